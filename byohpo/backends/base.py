@@ -1,0 +1,106 @@
+"""The backend seam: how the tuner runs trials, whatever runs them.
+
+Every backend (SageMaker over boto3, the fake, the simulator) offers the same
+small interface. The contract suite in ``tests/backends`` checks each one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
+
+from byohpo.clock import Clock, WallClock
+from byohpo.trial import JobState, LaunchRequest
+
+if TYPE_CHECKING:
+    from byohpo.job import TrainingJob
+
+JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+"""SageMaker's rule for a training job name (at most 63 characters)."""
+
+_TRIAL_SUFFIX_DIGITS = 5
+
+
+def study_prefix(study_name: str) -> str:
+    """The job-name prefix of a study: valid for SageMaker whatever the study is called.
+
+    Letters, digits and single hyphens are kept; anything else becomes a
+    hyphen. When that changes the name or it must be shortened, a short hash
+    of the original is appended, so two studies never share a prefix.
+    """
+    cleaned = re.sub(r"[^a-zA-Z0-9]+", "-", study_name).strip("-")
+    max_len = 63 - 1 - _TRIAL_SUFFIX_DIGITS - 1  # "-t" + digits, leave room for "-" join
+    if cleaned == study_name and 0 < len(cleaned) <= max_len:
+        return cleaned
+    digest = hashlib.sha256(study_name.encode()).hexdigest()[:6]
+    cleaned = (cleaned or "study")[: max_len - len(digest) - 1].rstrip("-")
+    return f"{cleaned}-{digest}"
+
+
+def job_name_for(study_name: str, trial_id: int) -> str:
+    """The training job name of a trial: deterministic, so a resubmit finds the same job."""
+    name = f"{study_prefix(study_name)}-t{trial_id:0{_TRIAL_SUFFIX_DIGITS}d}"
+    assert JOB_NAME_PATTERN.match(name), name  # guaranteed by study_prefix
+    return name
+
+
+class Backend(ABC):
+    """Runs trials as training jobs.
+
+    Promises:
+
+    - :meth:`submit` is idempotent: the job name is derived from the study
+      name and the trial id, and a second submit of the same trial (after a
+      crash) adopts the existing job instead of launching a twin.
+    - :meth:`poll` costs a bounded number of list calls per cycle, whatever the
+      number of jobs in flight, plus one describe per job that became terminal.
+    - A ``Stopping`` job is reported as busy until it is ``Stopped``.
+    """
+
+    clock: Clock = WallClock()
+    """The time the tuner should use with this backend (virtual in the simulator)."""
+
+    min_poll_interval: float = 5.0
+    """Seconds between two polls that keep within the API's rate limits."""
+
+    @abstractmethod
+    def open(self, study_name: str, job: TrainingJob) -> None:
+        """Prepare a study: validate the template against the account, upload the code once."""
+
+    def job_name(self, trial_id: int) -> str:
+        return job_name_for(self.study_name, trial_id)
+
+    @property
+    @abstractmethod
+    def study_name(self) -> str:
+        """The study :meth:`open` was called with."""
+
+    @abstractmethod
+    def submit(self, request: LaunchRequest) -> str:
+        """Launch (or adopt) the trial's job; returns the job name."""
+
+    @abstractmethod
+    def poll(self, job_names: Collection[str]) -> list[JobState]:
+        """The current state of each named job; terminal ones with their final details."""
+
+    @abstractmethod
+    def stop(self, job_name: str) -> None:
+        """Ask the job to stop (it goes ``Stopping`` then ``Stopped``)."""
+
+    @abstractmethod
+    def list_study_jobs(self) -> list[JobState]:
+        """Every job of the open study that the service knows of (to reconcile on resume)."""
+
+    def read_curves(self, job_name: str) -> Mapping[str, list[tuple[float, float]]]:
+        """Intermediate metric values seen so far, as ``(seconds since start, value)`` per metric.
+
+        Read incrementally: each call fetches only what was logged since the last.
+        Backends without curves return an empty mapping.
+        """
+        return {}
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and background work. Jobs keep running."""

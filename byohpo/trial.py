@@ -1,0 +1,64 @@
+"""Training-job states as SageMaker reports them, and what the tuner launches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from types import MappingProxyType
+
+
+class JobStatus(str, Enum):
+    """``TrainingJobStatus`` of SageMaker's API."""
+
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.STOPPED)
+
+    @property
+    def is_busy(self) -> bool:
+        """Occupies an instance slot (a ``Stopping`` job still does)."""
+        return not self.is_terminal
+
+
+_EMPTY: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """One trial to launch as a training job."""
+
+    trial_id: int
+    hyperparameters: Mapping[str, str]
+    """Every hyperparameter as the string the job receives (tuned and static)."""
+    checkpoint_s3_uri: str | None = None
+    """Overrides the template's checkpoint location (a population member's own prefix)."""
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What SageMaker says of one training job at one moment.
+
+    ``metrics``, ``failure_reason`` and ``billable_seconds`` are filled once
+    the job is terminal (from one DescribeTrainingJob).
+    """
+
+    job_name: str
+    status: JobStatus
+    secondary_status: str | None = None
+    trial_id: int | None = None
+    metrics: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    failure_reason: str | None = None
+    creation_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    billable_seconds: int | None = None
+    training_seconds: int | None = None
+    warm_pool_status: str | None = None

@@ -1,0 +1,350 @@
+"""The Tuner: one study, from a notebook, a pipeline step or the command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from byohpo.backends.base import Backend
+from byohpo.errors import StudyStopped, UserError
+from byohpo.objectives import Objective, check_objectives_are_metrics, make_objectives
+from byohpo.progress import Progress
+from byohpo.space import SearchSpace
+from byohpo.store import Store, StudyLog
+from byohpo.study_loop import Budget, StudyLoop
+
+if TYPE_CHECKING:
+    from byohpo.clock import Clock
+    from byohpo.job import TrainingJob
+    from byohpo.results import StudyResult
+    from byohpo.strategies.base import Strategy
+
+MODES = ("generational", "async")
+STUDY_FORMAT = 1
+DEFAULT_STUDIES_DIR = "byohpo-studies"
+
+
+def studies_dir() -> Path:
+    """Where studies are kept by default: ``$BYOHPO_STUDIES`` or ``./byohpo-studies``."""
+    return Path(os.environ.get("BYOHPO_STUDIES", DEFAULT_STUDIES_DIR))
+
+
+def study_location(study: str | os.PathLike[str]) -> str:
+    """A study's store: an ``s3://`` prefix, a directory holding a log, or a name under studies_dir()."""
+    text = str(study)
+    if text.startswith("s3://"):
+        return text
+    path = Path(text)
+    if (path / "events.jsonl").exists() or os.sep in text or text.startswith("."):
+        return str(path)
+    return str(studies_dir() / text)
+
+
+def _check_count(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError(f"{name} must be a whole number >= {minimum}", repr(value), f"Set {name}.")
+    return value
+
+
+def _check_seconds(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise UserError(f"{name} must be a positive number", repr(value), f"Set {name}, or leave it out.")
+    return float(value)
+
+
+class Tuner:
+    """Runs a study: asks the strategy, launches each proposal as a training job, tells it the results.
+
+    ``run()`` returns a :class:`~byohpo.results.StudyResult`. Everything is
+    checked before the first job is launched. Every job is recorded in the
+    study's store before it is created, so an interrupted study is resumed
+    with :meth:`Tuner.resume` (or ``byohpo resume``) without launching a job
+    twice or losing a result.
+    """
+
+    def __init__(
+        self,
+        job: TrainingJob | Any,
+        space: SearchSpace | Mapping[str, Any],
+        *,
+        strategy: str | Strategy | Any = "random",
+        strategy_options: Mapping[str, Any] | None = None,
+        objective: str | None = None,
+        direction: str = "maximize",
+        objectives: Mapping[str, str] | Sequence[Objective] | None = None,
+        max_jobs: int = 30,
+        max_parallel_jobs: int = 4,
+        mode: str = "generational",
+        backend: Backend | None = None,
+        study_name: str | None = None,
+        max_runtime: float | None = None,
+        max_cost: float | None = None,
+        max_retries: int = 2,
+        seed: int | None = None,
+        store: str | os.PathLike[str] | None = None,
+        prices: Mapping[str, float] | None = None,
+        on_interrupt: str = "ask",
+        progress: bool | TextIO | None = True,
+        poll_interval: float | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        from byohpo.job import TrainingJob
+        from byohpo.strategies import make_strategy
+
+        self.job: TrainingJob = job if isinstance(job, TrainingJob) else TrainingJob.from_sagemaker(job)
+        self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
+        self.objectives: tuple[Objective, ...] = make_objectives(objective, direction, objectives)
+        check_objectives_are_metrics(self.objectives, list(self.job.metric_definitions))
+        self.max_jobs = _check_count("max_jobs", max_jobs)
+        self.max_parallel_jobs = _check_count("max_parallel_jobs", max_parallel_jobs)
+        if self.max_parallel_jobs > self.max_jobs:
+            raise UserError(
+                "max_parallel_jobs <= max_jobs must hold",
+                f"(max_parallel_jobs={max_parallel_jobs}, max_jobs={max_jobs})",
+                "Lower max_parallel_jobs or raise max_jobs.",
+            )
+        if mode not in MODES:
+            raise UserError(f"mode must be one of {MODES}", repr(mode), "Pick one of them.")
+        self.mode = mode
+        self.max_runtime = _check_seconds("max_runtime", max_runtime)
+        self.max_cost = _check_seconds("max_cost", max_cost)
+        self.max_retries = _check_count("max_retries", max_retries, minimum=0)
+        if on_interrupt not in ("ask", "stop", "keep"):
+            raise UserError(
+                "on_interrupt must be 'ask', 'stop' or 'keep'", repr(on_interrupt), "Pick one of them."
+            )
+        self.on_interrupt = on_interrupt
+        clashes = sorted(set(self.space) & set(self.job.hyperparameters))
+        if clashes:
+            raise UserError(
+                "a hyperparameter is either searched or fixed in the job, not both",
+                f"{clashes} in both the space and TrainingJob(hyperparameters=...)",
+                "Remove it from one of them.",
+            )
+        self.strategy: Strategy = make_strategy(strategy, **dict(strategy_options or {}))
+        self.strategy.setup(self.space, self.objectives, seed)
+        if mode == "async" and not self.strategy.supports_async:
+            raise UserError(
+                f"mode='async' needs a strategy that can propose while jobs run; {self.strategy.name!r} "
+                "breeds whole generations",
+                f"strategy={self.strategy.name!r}",
+                "Use mode='generational' with it, or an async-capable strategy such as 'random'.",
+            )
+        self.seed = seed
+        self.strategy_options = dict(strategy_options or {})
+        self.study_name = study_name or datetime.now(timezone.utc).strftime("study-%Y%m%d-%H%M%S")
+        self._backend = backend
+        self.store = Store(store if store is not None else study_location(self.study_name))
+        self.prices = dict(prices) if prices else None
+        self.poll_interval = poll_interval
+        self._clock = clock
+        if progress is True:
+            stream: TextIO | None = sys.stdout
+        elif progress is False or progress is None:
+            stream = None
+        else:
+            stream = progress
+        self.progress = Progress(self.study_name, stream)
+        self.stop_reason: str | None = None
+
+    # -- the backend, created late so a Tuner can be built without AWS credentials ----------
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            from byohpo.backends.sagemaker import SageMakerBackend
+
+            self._backend = SageMakerBackend()
+        return self._backend
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock or self.backend.clock
+
+    def definition(self) -> dict[str, Any]:
+        """The study as recorded in its store (enough to resume it from the command line)."""
+        return {
+            "event": "study",
+            "format": STUDY_FORMAT,
+            "name": self.study_name,
+            "space": self.space.to_json(),
+            "job": self.job.to_json(),
+            "metric_names": list(self.job.metric_definitions),
+            "objectives": [{"metric": o.metric, "direction": o.direction.value} for o in self.objectives],
+            "strategy": self.strategy.name or type(self.strategy).__name__,
+            "strategy_options": self.strategy_options,
+            "mode": self.mode,
+            "max_jobs": self.max_jobs,
+            "max_parallel_jobs": self.max_parallel_jobs,
+            "max_runtime": self.max_runtime,
+            "max_cost": self.max_cost,
+            "max_retries": self.max_retries,
+            "seed": self.seed,
+            "prices": self.prices,
+            "region": getattr(self.backend, "region", None),
+            "instance_type": self.job.instance_type,
+            "instance_count": self.job.instance_count,
+            "backend": type(self.backend).__name__,
+            "time": self.clock.now(),
+        }
+
+    # -- running ------------------------------------------------------------------------
+    def run(self) -> StudyResult:
+        """Run the study to its end; returns its results (also after Ctrl-C)."""
+        log = self.store.load() if self.store.exists() else None
+        if log is not None and log.study:
+            raise UserError(
+                f"a study named {self.study_name!r} already exists in {self.store.location}",
+                "an existing event log",
+                f"Resume it with byohpo.Tuner.resume({self.study_name!r}) (or `byohpo resume "
+                f"{self.study_name}`), or pick another study_name.",
+            )
+        definition = self.definition()
+        self.backend.open(self.study_name, self.job)
+        self.store.record(definition)
+        return self._run(None, float(definition["time"]))
+
+    @classmethod
+    def resume(
+        cls,
+        study: str | os.PathLike[str],
+        *,
+        backend: Backend | None = None,
+        strategy: Strategy | Any | None = None,
+        on_interrupt: str = "ask",
+        progress: bool | TextIO | None = True,
+        clock: Clock | None = None,
+    ) -> StudyResult:
+        """Continue a study from its store: re-attach running jobs, collect finished ones, go on.
+
+        ``strategy`` is needed only for a user's own strategy object (byohpo's
+        own are rebuilt from the store by name).
+        """
+        from byohpo.job import TrainingJob
+
+        location = study_location(study)
+        store = Store(location)
+        log = store.load()
+        if not log.study:
+            raise UserError(
+                "resume needs an existing study", f"no study log at {location}", "Check the name or path."
+            )
+        d = log.study
+        tuner = cls(
+            TrainingJob.from_json(d["job"]),
+            SearchSpace.from_json(d["space"]),
+            strategy=strategy if strategy is not None else d["strategy"],
+            strategy_options=None if strategy is not None else d.get("strategy_options"),
+            objectives=[Objective(o["metric"], o["direction"]) for o in d["objectives"]],
+            max_jobs=d["max_jobs"],
+            max_parallel_jobs=d["max_parallel_jobs"],
+            mode=d["mode"],
+            backend=backend,
+            study_name=d["name"],
+            max_runtime=d.get("max_runtime"),
+            max_cost=d.get("max_cost"),
+            max_retries=d.get("max_retries", 2),
+            seed=d.get("seed"),
+            store=location,
+            prices=d.get("prices"),
+            on_interrupt=on_interrupt,
+            progress=progress,
+            clock=clock,
+        )
+        tuner.backend.open(tuner.study_name, tuner.job)
+        return tuner._run(log, float(d.get("time", tuner.clock.now())))
+
+    def _run(self, log: StudyLog | None, started_at: float) -> StudyResult:
+        from byohpo.results import StudyResult
+
+        loop = StudyLoop(
+            study_name=self.study_name,
+            space=self.space,
+            strategy=self.strategy,
+            objectives=self.objectives,
+            backend=self.backend,
+            store=self.store,
+            budget=Budget(
+                self.max_jobs, self.max_parallel_jobs, self.max_runtime, self.max_cost, self.max_retries
+            ),
+            mode=self.mode,
+            clock=self.clock,
+            progress=self.progress,
+            instance_type=self.job.instance_type,
+            instance_count=self.job.instance_count,
+            region=getattr(self.backend, "region", None),
+            prices=self.prices,
+            poll_interval=self.poll_interval,
+            started_at=started_at,
+        )
+        if log is not None:
+            live = {s.job_name: s for s in self.backend.list_study_jobs()}
+            loop.adopt(log, live)
+            self.progress.say(
+                f"resumed: {len(loop.trials)} trials on record, {len(loop.in_flight)} jobs re-attached, "
+                f"{len(loop.unlaunched)} to launch"
+            )
+        reason: str | None = None
+        try:
+            reason = loop.run()
+        except KeyboardInterrupt:
+            reason = self._interrupted(loop)
+        except StudyStopped as exc:
+            reason = str(exc)
+            raise
+        except UserError as exc:
+            reason = f"stopped: {exc}"
+            loop.stop_all()
+            raise
+        except BaseException as exc:
+            running = len(loop.in_flight)
+            self.store.record(
+                {
+                    "event": "interrupted",
+                    "reason": f"{type(exc).__name__}: {exc}",
+                    "jobs": "kept",
+                    "in_flight": running,
+                    "time": self.clock.now(),
+                }
+            )
+            self.progress.say(
+                f"stopped by an error; {running} jobs keep running. Resume with: byohpo resume {self.study_name}"
+            )
+            raise
+        finally:
+            if reason is not None:
+                self.stop_reason = reason
+                if reason != "interrupted":
+                    self.store.record({"event": "finished", "reason": reason, "time": self.clock.now()})
+                    self.progress.say(f"finished: {reason}")
+        return StudyResult(self.store.load())
+
+    def _interrupted(self, loop: StudyLoop) -> str:
+        running = len(loop.in_flight)
+        choice = self.on_interrupt
+        if choice == "ask":
+            choice = "keep"
+            if running and sys.stdin is not None and sys.stdin.isatty():
+                try:
+                    answer = input(f"\nStop the {running} jobs in flight? [y/N] ")
+                except (EOFError, KeyboardInterrupt):
+                    answer = ""
+                choice = "stop" if answer.strip().lower() in ("y", "yes") else "keep"
+        if choice == "stop":
+            loop.stop_all()
+        self.store.record(
+            {"event": "interrupted", "reason": "Ctrl-C", "jobs": "stopped" if choice == "stop" else "kept",
+             "in_flight": running, "time": self.clock.now()}
+        )
+        if choice == "stop":
+            self.progress.say(f"interrupted: asked SageMaker to stop the {running} jobs in flight")
+        else:
+            self.progress.say(
+                f"interrupted: {running} jobs keep running; collect them with: byohpo resume {self.study_name}"
+            )
+        return "interrupted"
