@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# The MXNet MNIST script's own environment (mxnet 1.9.1 needs numpy < 1.24).
+include mxnet.mk
+
 .PHONY: demo test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
@@ -28,4 +31,4 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-mxnet build *.egg-info .pytest_cache .mypy_cache .ruff_cache
