@@ -1,0 +1,269 @@
+"""Figures of a study's results: progress, hyperparameters against the objective, the Pareto front.
+
+Needs the ``plots`` extra (matplotlib). Each function returns a new
+:class:`matplotlib.figure.Figure` built without pyplot: nothing global is
+touched (no backend is chosen, no figure is registered), so the functions work
+headless, in scripts and in notebooks (where a returned figure displays
+itself). Save one with ``fig.savefig("progress.png")``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from itertools import combinations
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from byohpo.errors import UserError, require_extra
+from byohpo.space import Categorical, Continuous, Integer, format_value
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from byohpo.results import StudyResult
+
+__all__ = ["plot_parameters", "plot_pareto", "plot_progress"]
+
+_POINT = "C0"
+_FAILED = "C3"
+_BEST = "C1"
+_FRONT = "C3"
+
+
+def _figure(width: float, height: float) -> Figure:
+    module: Any = require_extra(
+        "matplotlib.figure", "matplotlib", "plots", "Plotting a study's results"
+    )
+    figure: Figure = module.Figure(figsize=(width, height), layout="constrained")
+    return figure
+
+
+def _grid(figure: Figure, count: int, columns: int = 3) -> list[Axes]:
+    """``count`` axes in rows of at most ``columns``; the unused cells are removed."""
+    ncols = max(1, min(columns, count))
+    nrows = max(1, math.ceil(count / ncols))
+    cells = list(figure.subplots(nrows, ncols, squeeze=False).flat)
+    for extra in cells[count:]:
+        extra.remove()
+    return cells[:count]
+
+
+def _axis_label(result: StudyResult, metric: str) -> str:
+    for obj in result.objectives:
+        if obj.metric == metric:
+            return f"{metric} ({obj.direction.value})"
+    return metric
+
+
+def _mark_failures(ax: Axes, x: Sequence[float] | np.ndarray[Any, Any]) -> None:
+    """Failed trials as crosses along the bottom edge (they have no objective to plot)."""
+    if len(x):
+        ax.plot(
+            np.asarray(x, dtype=float),
+            np.full(len(x), 0.02),
+            linestyle="none",
+            marker="x",
+            color=_FAILED,
+            label="failed",
+            transform=ax.get_xaxis_transform(),
+        )
+
+
+def _note(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+
+
+def plot_progress(result: StudyResult, *, by: str = "trial") -> Figure:
+    """The objective of every trial over the study, failures marked, with the best so far.
+
+    ``by="trial"`` puts trial ids on the x-axis; ``by="generation"`` puts
+    generations there. One axes per objective, stacked. Completed trials are
+    points (label ``"completed"``), failed trials crosses along the bottom
+    (``"failed"``), and the best value so far a step line (``"best so far"``),
+    each objective in its own direction.
+    """
+    if by not in ("trial", "generation"):
+        raise UserError("by must be 'trial' or 'generation'", repr(by), "Pick one of those.")
+    if not result.objectives:
+        raise UserError("a progress plot needs the study's objective", "none recorded", None)
+    x_column = "trial_id" if by == "trial" else "generation"
+    table = result.table()
+    figure = _figure(8.0, 1.0 + 3.0 * len(result.objectives))
+    axes = figure.subplots(len(result.objectives), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, obj in zip(axes, result.objectives, strict=True):
+        column = result.objective_columns[obj.metric]
+        done = table[(table["status"] == "Completed") & table[column].notna()]
+        if len(done):
+            ax.scatter(done[x_column], done[column], s=18, color=_POINT, label="completed")
+            per_x = done.groupby(x_column)[column].agg("max" if obj.maximize else "min")
+            best = per_x.cummax() if obj.maximize else per_x.cummin()
+            ax.plot(
+                best.index,
+                best.to_numpy(),
+                drawstyle="steps-post",
+                color=_BEST,
+                label="best so far",
+            )
+        else:
+            _note(ax, "no trial completed yet")
+        _mark_failures(ax, table.loc[table["status"] == "Failed", x_column].to_numpy())
+        ax.set_ylabel(_axis_label(result, obj.metric))
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize="small")
+    axes[-1].set_xlabel(by)
+    figure.suptitle(f"{result.name}: progress")
+    return figure
+
+
+def _scale_functions(
+    parameter: object,
+) -> tuple[str, Callable[[Any], Any] | None, Callable[[Any], Any] | None]:
+    """The axis scale for a parameter: its name, and forward/inverse functions when custom."""
+    if isinstance(parameter, Continuous | Integer) and parameter.scaling == "log":
+        return "log", np.log10, lambda y: np.power(10.0, y)
+    if isinstance(parameter, Continuous) and parameter.scaling == "reverse_log":
+        # Dense near 1 as the search is: distance from 1 on a log scale.
+        def forward(x: Any) -> Any:
+            return -np.log10(np.clip(1.0 - np.asarray(x, dtype=float), 1e-12, None))
+
+        def inverse(y: Any) -> Any:
+            return 1.0 - np.power(10.0, -np.asarray(y, dtype=float))
+
+        return "function", forward, inverse
+    return "linear", None, None
+
+
+def _set_range(ax: Axes, parameter: Continuous | Integer) -> None:
+    """Show the parameter's whole search range, with a little room at both ends."""
+    _, forward, inverse = _scale_functions(parameter)
+    lo, hi = float(parameter.min), float(parameter.max)
+    if forward is None or inverse is None:
+        pad = 0.03 * (hi - lo)
+        ax.set_xlim(lo - pad, hi + pad)
+        return
+    a, b = float(forward(lo)), float(forward(hi))
+    pad = 0.03 * (b - a)
+    ax.set_xlim(float(inverse(a - pad)), float(inverse(b + pad)))
+
+
+def plot_parameters(result: StudyResult, *, objective: str | None = None) -> Figure:
+    """Each tuned hyperparameter against the objective, one axes per hyperparameter.
+
+    ``objective`` names the metric on the y-axis (default: the study's first
+    objective; any reported metric may be named). Log-scaled parameters get a
+    log x-axis, reverse-log ones an axis dense near 1, categorical ones one
+    tick per category. Completed trials are points; failed trials are
+    crosses along the bottom at the values they tried.
+    """
+    metric = objective or (result.objectives[0].metric if result.objectives else None)
+    if metric is None:
+        raise UserError("a parameter plot needs a metric", "none", "Pass objective='<metric>'.")
+    if metric in result.objective_columns:
+        y_column = result.objective_columns[metric]
+    elif metric in result.metric_columns:
+        y_column = result.metric_columns[metric]
+    else:
+        raise UserError(
+            "objective= must name one of the study's metrics",
+            repr(metric),
+            f"Use one of {result.metric_names}.",
+        )
+    names = result.tuned_parameter_names
+    if not names:
+        raise UserError("a parameter plot needs a tuned hyperparameter", "none recorded", None)
+    table = result.table()
+    done = table[(table["status"] == "Completed") & table[y_column].notna()]
+    failed = table[table["status"] == "Failed"]
+    ncols = min(3, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    figure = _figure(4.0 * ncols, 0.6 + 3.2 * nrows)
+    space = result.space
+    for index, (ax, name) in enumerate(zip(_grid(figure, len(names)), names, strict=True)):
+        column = result.parameter_columns[name]
+        parameter = space.get(name) if space is not None else None
+        numeric = pd.api.types.is_numeric_dtype(table[column]) and not pd.api.types.is_bool_dtype(
+            table[column]
+        )
+        if isinstance(parameter, Categorical) or (parameter is None and not numeric):
+            choices = (
+                list(parameter.values)
+                if isinstance(parameter, Categorical)
+                else list(dict.fromkeys(table[column].dropna().tolist()))
+            )
+            position = {format_value(v): i for i, v in enumerate(choices)}
+
+            def place(
+                values: pd.Series[Any], position: dict[str, int] = position
+            ) -> np.ndarray[Any, Any]:
+                return np.array(
+                    [position.get(format_value(v), math.nan) for v in values], dtype=float
+                )
+
+            ax.set_xticks(range(len(choices)), labels=[format_value(v) for v in choices])
+            ax.set_xlim(-0.5, len(choices) - 0.5)
+            x_done, x_failed = place(done[column]), place(failed[column])
+        else:
+            x_done = done[column].to_numpy(dtype=float)
+            x_failed = failed[column].to_numpy(dtype=float)
+            scale, forward, inverse = _scale_functions(parameter)
+            if scale == "function" and forward is not None and inverse is not None:
+                ax.set_xscale("function", functions=(forward, inverse))
+            elif scale == "log":
+                ax.set_xscale("log")
+            if isinstance(parameter, Continuous | Integer):
+                _set_range(ax, parameter)
+        if len(done):
+            ax.scatter(x_done, done[y_column], s=18, color=_POINT, label="completed")
+        else:
+            _note(ax, "no trial completed yet")
+        _mark_failures(ax, x_failed)
+        ax.set_xlabel(name)
+        if index % ncols == 0:
+            ax.set_ylabel(_axis_label(result, metric))
+    figure.suptitle(f"{result.name}: {metric} against each hyperparameter")
+    return figure
+
+
+def plot_pareto(result: StudyResult) -> Figure:
+    """The completed trials in objective space with the Pareto front highlighted.
+
+    Two objectives: one axes, the front joined by a staircase. More: one axes
+    per pair of objectives, the front (non-dominated in all objectives) highlighted
+    in each. Completed trials are labelled ``"completed"``, the front ``"Pareto front"``.
+    """
+    objectives = result.objectives
+    if len(objectives) < 2:
+        raise UserError(
+            "a Pareto plot needs a study with at least two objectives",
+            f"{len(objectives)} ({', '.join(o.metric for o in objectives) or 'none'})",
+            "Use plot_progress() for a single objective.",
+        )
+    pairs = list(combinations(objectives, 2))
+    ncols = min(3, len(pairs))
+    nrows = math.ceil(len(pairs) / ncols)
+    figure = _figure(max(5.5, 4.2 * ncols), 0.6 + 4.0 * nrows)
+    done = result.completed()
+    front = result.pareto_front() if len(done) else done
+    columns = result.objective_columns
+    for ax, (a, b) in zip(_grid(figure, len(pairs)), pairs, strict=True):
+        xa, yb = columns[a.metric], columns[b.metric]
+        if len(done):
+            ax.scatter(done[xa], done[yb], s=16, color="0.65", label="completed")
+            ax.scatter(front[xa], front[yb], s=28, color=_FRONT, label="Pareto front", zorder=3)
+            if len(objectives) == 2:
+                # From worst to best in the first objective, dropping to each next point:
+                # the edge of the region the front dominates.
+                ordered = front.sort_values(xa, ascending=a.maximize)
+                ax.plot(ordered[xa], ordered[yb], drawstyle="steps-pre", color=_FRONT, linewidth=1)
+            ax.legend(loc="best", fontsize="small")
+        else:
+            _note(ax, "no trial completed yet")
+        ax.set_xlabel(_axis_label(result, a.metric))
+        ax.set_ylabel(_axis_label(result, b.metric))
+    figure.suptitle(f"{result.name}: Pareto front")
+    return figure
