@@ -52,7 +52,12 @@ class StrategyError(UserError):
 
 
 class JobDefinitionError(UserError):
-    """A training-job template that SageMaker would reject."""
+    """A training-job template that SageMaker would reject.
+
+    ``field`` names the TrainingJob field at fault, when one is.
+    """
+
+    field: str | None = None
 
 
 class StudyFileError(UserError):

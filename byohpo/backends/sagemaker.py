@@ -1,0 +1,453 @@
+"""Trials as Amazon SageMaker training jobs, over boto3 alone (the SageMaker SDK is not needed).
+
+What a study costs in API calls: per job one CreateTrainingJob and one
+DescribeTrainingJob (once it is terminal, for its final metrics); per poll
+one ListTrainingJobs round for all the jobs in flight, whatever their number;
+per study one upload of the code. Learning curves, when a feature asks for
+them, cost a GetLogEvents per log stream per read, each reading only the new
+lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from byohpo.backends.base import Backend, study_prefix
+from byohpo.backends.logs import CurveReader, MetricParser
+from byohpo.backends.request import (
+    STUDY_TAG,
+    TRIAL_TAG,
+    StudyCode,
+    create_training_job_request,
+    merged_hyperparameters,
+    script_mode_hyperparameters,
+    state_from_description,
+    state_from_summary,
+    tag_value,
+    trial_id_from_name,
+)
+from byohpo.backends.retry import RetryingCaller, RetryPolicy, client_config, error_code
+from byohpo.backends.source import content_digest, pack_source
+from byohpo.clock import Clock, WallClock
+from byohpo.errors import BackendError, CapacityError, JobDefinitionError, UserError
+from byohpo.images import training_image
+from byohpo.job import TrainingJob
+from byohpo.job_checks import bucket_of
+from byohpo.trial import JobState, JobStatus, LaunchRequest
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+
+log = logging.getLogger(__name__)
+
+LIST_PAGE_SIZE = 100
+CREATION_TIME_SLACK = timedelta(minutes=10)
+"""How far before a job's (locally noted) creation time a listing starts: clock skew."""
+
+
+class SageMakerBackend(Backend):
+    """Runs each trial as a SageMaker training job.
+
+    ``session`` is the boto3 session to use (default: a new ``boto3.Session()``
+    when a study opens, never at import); ``region`` overrides its region.
+    Promises, beyond :class:`~byohpo.backends.base.Backend`'s:
+
+    - ``submit`` of a trial whose job already exists adopts it (a job name is
+      the study's prefix and the trial id);
+    - a full :class:`~byohpo.errors.CapacityError` when SageMaker says
+      ``ResourceLimitExceeded``: nothing was launched, and the tuner should run
+      fewer jobs at once and submit again later;
+    - :class:`~byohpo.errors.JobDefinitionError` when SageMaker rejects the
+      request as invalid (a user mistake: the study should stop);
+    - throttling, server errors and timeouts are retried with jittered
+      exponential backoff (:class:`~byohpo.backends.retry.RetryPolicy`).
+
+    ``api_calls`` counts the requests sent per operation. Not thread-safe.
+    """
+
+    def __init__(
+        self,
+        session: boto3.Session | None = None,
+        region: str | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        min_poll_interval: float = 5.0,
+        list_calls_per_second: float | None = 2.0,
+        check_inputs: bool = True,
+    ) -> None:
+        self._session = session
+        self._region = region
+        self.clock = clock or WallClock()
+        self.min_poll_interval = min_poll_interval
+        self._list_interval = 1.0 / list_calls_per_second if list_calls_per_second else 0.0
+        self._last_list: float | None = None
+        self._check_inputs = check_inputs
+        self._call = RetryingCaller(policy=retry or RetryPolicy(), clock=self.clock)
+        self._study: str | None = None
+        self._reset_study()
+
+    def _reset_study(self) -> None:
+        self._job: TrainingJob | None = None
+        self._client_region = ""
+        self._prefix = ""
+        self._image = ""
+        self._output = ""
+        self._script_mode: dict[str, str] = {}
+        self._created: dict[str, datetime] = {}
+        self._final: dict[str, JobState] = {}
+        self._readers: dict[str, CurveReader] = {}
+        self._sm: SageMakerClient | None = None
+        self._s3: S3Client | None = None
+        self._logs: CloudWatchLogsClient | None = None
+
+    # -- what the benchmarks and tests read ---------------------------------------------
+    @property
+    def api_calls(self) -> Counter[str]:
+        """Requests sent per operation name (``CreateTrainingJob``, ...), retries included."""
+        return self._call.calls
+
+    @property
+    def throttled_calls(self) -> Counter[str]:
+        """Requests per operation that were answered with a throttling error."""
+        return self._call.throttled
+
+    @property
+    def study_name(self) -> str:
+        if self._study is None:
+            raise RuntimeError("No study is open: call open(study_name, job) first.")
+        return self._study
+
+    @property
+    def job(self) -> TrainingJob:
+        """The template of the open study."""
+        return self._template()
+
+    @property
+    def region(self) -> str:
+        """The region of the open study's clients."""
+        return self._client_region
+
+    @property
+    def output_prefix(self) -> str:
+        """``<output_path>/<study prefix>``: where the study's models and code go."""
+        return self._output
+
+    # -- opening a study --------------------------------------------------------------------
+    def _make_session(self) -> boto3.Session:
+        import boto3
+
+        return boto3.Session(region_name=self._region)
+
+    def open(self, study_name: str, job: TrainingJob) -> None:
+        """Create the clients, find the image, check inputs, upload the code (once per content).
+
+        Idempotent: opening the same study again (to resume) finds the code
+        already uploaded and sends nothing new.
+        """
+        self._reset_study()
+        self._study = study_name
+        self._job = job
+        self._prefix = study_prefix(study_name)
+        session = self._session or self._make_session()
+        region = self._region or session.region_name
+        if not region:
+            raise UserError(
+                "a SageMaker backend needs an AWS region",
+                "none configured",
+                "Pass SageMakerBackend(region='us-east-1') or set AWS_DEFAULT_REGION.",
+            )
+        self._client_region = region
+        config = client_config()
+        self._sm = session.client("sagemaker", region_name=region, config=config)
+        self._s3 = session.client("s3", region_name=region, config=config)
+        self._logs = session.client("logs", region_name=region, config=config)
+        output = job.output_path or self._default_output_path(session, region)
+        self._prepare_buckets(job, output)
+        self._output = f"{output}/{self._prefix}"
+        self._image = self._training_image(job, region)
+        if self._check_inputs:
+            self._check_input_data(job)
+        if job.entry_point is not None:
+            code = StudyCode(job.entry_point, self._upload_code(job))
+            self._script_mode = script_mode_hyperparameters(code, region, job.container_log_level)
+        merged_hyperparameters(job, {}, self._script_mode, self.job_name(0))
+
+    def _training_image(self, job: TrainingJob, region: str) -> str:
+        return training_image(job, region)
+
+    def _prepare_buckets(self, job: TrainingJob, output_path: str) -> None:
+        """Hook before anything is uploaded; the real service needs nothing here."""
+
+    def _default_output_path(self, session: boto3.Session, region: str) -> str:
+        """``s3://sagemaker-<region>-<account>/byohpo``, the SDK's default bucket."""
+        sts = session.client("sts", region_name=region, config=client_config())
+        identity = self._call("GetCallerIdentity", sts.get_caller_identity)
+        bucket = f"sagemaker-{region}-{identity['Account']}"
+        self._ensure_bucket(bucket, region)
+        return f"s3://{bucket}/byohpo"
+
+    def _ensure_bucket(self, bucket: str, region: str) -> None:
+        s3 = self._clients()[1]
+        try:
+            self._call("HeadBucket", s3.head_bucket, Bucket=bucket)
+            return
+        except ClientError as exc:
+            if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                raise self._translate(exc, "HeadBucket", bucket) from exc
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self._call("CreateBucket", s3.create_bucket, **kwargs)
+        except ClientError as exc:
+            if error_code(exc) not in ("BucketAlreadyOwnedByYou",):
+                raise self._translate(exc, "CreateBucket", bucket) from exc
+
+    def _check_input_data(self, job: TrainingJob) -> None:
+        s3 = self._clients()[1]
+        for channel, uri in job.inputs.items():
+            bucket = bucket_of(uri)
+            prefix = uri[len(f"s3://{bucket}/") :]
+            try:
+                page = self._call(
+                    "ListObjectsV2", s3.list_objects_v2, Bucket=bucket, Prefix=prefix, MaxKeys=1
+                )
+            except ClientError as exc:
+                raise JobDefinitionError(
+                    f"input channel {channel!r} must be readable S3 data",
+                    f"{uri} ({error_code(exc)})",
+                    "Check the bucket name and that your AWS credentials can read it.",
+                ) from exc
+            if not page.get("KeyCount"):
+                raise JobDefinitionError(
+                    f"input channel {channel!r} must hold data: SageMaker fails a job whose "
+                    "channel is empty",
+                    f"no object under {uri}",
+                    "Upload the data first, or fix the URI.",
+                )
+
+    def _upload_code(self, job: TrainingJob) -> str:
+        """The S3 URI of the study's ``sourcedir.tar.gz``, uploaded if not there yet."""
+        if job.source_dir is not None and job.source_dir.startswith("s3://"):
+            return job.source_dir
+        archive = pack_source(job.source_dir or job.entry_point or "")
+        uri = f"{self._output}/source/{content_digest(archive)}/sourcedir.tar.gz"
+        bucket = bucket_of(uri)
+        key = uri[len(f"s3://{bucket}/") :]
+        s3 = self._clients()[1]
+        try:
+            self._call("HeadObject", s3.head_object, Bucket=bucket, Key=key)
+            return uri  # same content already uploaded (a resumed study)
+        except ClientError as exc:
+            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                raise self._translate(exc, "HeadObject", uri) from exc
+        extra: dict[str, Any] = {}
+        if job.kms_key_id:
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": job.kms_key_id}
+        try:
+            self._call("PutObject", s3.put_object, Bucket=bucket, Key=key, Body=archive, **extra)
+        except ClientError as exc:
+            raise self._translate(exc, "PutObject", uri) from exc
+        log.info("uploaded the study's code to %s", uri)
+        return uri
+
+    def _clients(self) -> tuple[SageMakerClient, S3Client, CloudWatchLogsClient]:
+        if self._sm is None or self._s3 is None or self._logs is None:
+            raise RuntimeError("No study is open: call open(study_name, job) first.")
+        return self._sm, self._s3, self._logs
+
+    def _template(self) -> TrainingJob:
+        if self._job is None:
+            raise RuntimeError("No study is open: call open(study_name, job) first.")
+        return self._job
+
+    # -- launching ----------------------------------------------------------------------------
+    def submit(self, request: LaunchRequest) -> str:
+        job, name = self._template(), self.job_name(request.trial_id)
+        if name in self._created:
+            return name
+        checkpoint = request.checkpoint_s3_uri
+        if checkpoint is None and job.checkpoint_s3_uri is not None:
+            checkpoint = f"{job.checkpoint_s3_uri}/{name}"
+        tags = {STUDY_TAG: tag_value(self.study_name), TRIAL_TAG: str(request.trial_id)}
+        tags.update(job.tags)
+        params = create_training_job_request(
+            job,
+            job_name=name,
+            image=self._image,
+            output_path=self._output,
+            hyperparameters=merged_hyperparameters(
+                job, request.hyperparameters, self._script_mode, name
+            ),
+            tags=tags,
+            checkpoint_s3_uri=checkpoint,
+        )
+        sm = self._clients()[0]
+        try:
+            self._call("CreateTrainingJob", sm.create_training_job, **params)
+        except ClientError as exc:
+            if error_code(exc) != "ResourceInUse":
+                raise self._translate(exc, "CreateTrainingJob", name) from exc
+            log.info("job %s already exists (an earlier submit): adopting it", name)
+        self._created[name] = datetime.now(UTC)
+        return name
+
+    def _translate(self, exc: ClientError, operation: str, subject: str) -> Exception:
+        code = error_code(exc)
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        if code == "ResourceLimitExceeded":
+            return CapacityError(
+                f"{operation} {subject}: {message} (no capacity or quota left for another job; "
+                "run fewer jobs at once, or ask for a higher quota in Service Quotas)"
+            )
+        if code == "ValidationException" and operation == "CreateTrainingJob":
+            return JobDefinitionError(
+                "SageMaker must accept the training job", message, "Fix the job template."
+            )
+        if code in ("AccessDenied", "AccessDeniedException"):
+            return BackendError(
+                f"{operation} {subject} was denied: {message}. The credentials in use need "
+                "permission for it (and iam:PassRole on the job's role)."
+            )
+        return BackendError(f"{operation} {subject} failed: {code}: {message}")
+
+    # -- watching -----------------------------------------------------------------------------
+    def poll(self, job_names: Collection[str]) -> list[JobState]:
+        """The state of each job: one ListTrainingJobs round for all of them, plus one
+        DescribeTrainingJob for each job that just became terminal (never twice)."""
+        names = list(dict.fromkeys(job_names))
+        states: dict[str, JobState] = {n: self._final[n] for n in names if n in self._final}
+        pending = [n for n in names if n not in states]
+        if pending:
+            summaries = self._list_round(set(pending))
+            for name in pending:
+                summary = summaries.get(name)
+                trial_id = trial_id_from_name(self._prefix, name)
+                if summary is not None:
+                    state = state_from_summary(summary, trial_id)
+                if summary is None or state.status.is_terminal:
+                    state = self._describe(name)
+                if state.status.is_terminal:
+                    self._final[name] = state
+                states[name] = state
+        return [states[n] for n in names]
+
+    def _list_page(self, **kwargs: Any) -> Mapping[str, Any]:
+        if self._last_list is not None and self._list_interval:
+            self.clock.sleep(self._last_list + self._list_interval - self.clock.now())
+        sm = self._clients()[0]
+        try:
+            return self._call("ListTrainingJobs", sm.list_training_jobs, **kwargs)
+        except ClientError as exc:
+            raise self._translate(exc, "ListTrainingJobs", self._prefix) from exc
+        finally:
+            self._last_list = self.clock.now()
+
+    def _list_round(self, wanted: set[str]) -> dict[str, Mapping[str, Any]]:
+        """Newest first, stopping once every wanted job was seen."""
+        kwargs: dict[str, Any] = {
+            "NameContains": self._prefix,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": LIST_PAGE_SIZE,
+        }
+        known = [self._created[n] for n in wanted if n in self._created]
+        if len(known) == len(wanted):
+            kwargs["CreationTimeAfter"] = min(known) - CREATION_TIME_SLACK
+        found: dict[str, Mapping[str, Any]] = {}
+        while True:
+            page = self._list_page(**kwargs)
+            for summary in page.get("TrainingJobSummaries", []):
+                name = summary["TrainingJobName"]
+                self._created[name] = summary["CreationTime"]
+                if name in wanted:
+                    found[name] = summary
+            token = page.get("NextToken")
+            if len(found) == len(wanted) or not token:
+                return found
+            kwargs["NextToken"] = token
+
+    def _describe(self, name: str) -> JobState:
+        sm = self._clients()[0]
+        try:
+            description = self._call(
+                "DescribeTrainingJob", sm.describe_training_job, TrainingJobName=name
+            )
+        except ClientError as exc:
+            raise self._translate(exc, "DescribeTrainingJob", name) from exc
+        return state_from_description(description, trial_id_from_name(self._prefix, name))
+
+    def list_study_jobs(self) -> list[JobState]:
+        """Every job of the study, oldest first, as listed (terminal details come from poll)."""
+        kwargs: dict[str, Any] = {
+            "NameContains": self._prefix,
+            "SortBy": "CreationTime",
+            "SortOrder": "Ascending",
+            "MaxResults": LIST_PAGE_SIZE,
+        }
+        self._template()
+        jobs: list[JobState] = []
+        while True:
+            page = self._list_page(**kwargs)
+            for summary in page.get("TrainingJobSummaries", []):
+                name = summary["TrainingJobName"]
+                trial_id = trial_id_from_name(self._prefix, name)
+                if trial_id is None:
+                    continue  # another study whose name contains this one's
+                self._created[name] = summary["CreationTime"]
+                jobs.append(self._final.get(name) or state_from_summary(summary, trial_id))
+            token = page.get("NextToken")
+            if not token:
+                return jobs
+            kwargs["NextToken"] = token
+
+    def read_curves(self, job_name: str) -> Mapping[str, list[tuple[float, float]]]:
+        """Every metric point logged so far; each call reads only the new log lines."""
+        job = self._template()
+        reader = self._readers.get(job_name)
+        if reader is None:
+            reader = CurveReader(
+                client=self._clients()[2],
+                call=self._call,
+                job_name=job_name,
+                parser=MetricParser(job.metric_definitions),
+                instance_count=job.instance_count,
+            )
+            self._readers[job_name] = reader
+        was_final = job_name in self._final
+        try:
+            curves = reader.read()
+        except ClientError as exc:
+            raise self._translate(exc, "GetLogEvents", job_name) from exc
+        if was_final and len(reader.streams) >= job.instance_count:
+            reader.finished = True  # terminal before this read: its logs are complete
+        return curves
+
+    # -- stopping -----------------------------------------------------------------------------
+    def stop(self, job_name: str) -> None:
+        """Ask the job to stop. A job already stopping or ended is left as it is."""
+        if job_name in self._final:
+            return
+        sm = self._clients()[0]
+        try:
+            self._call("StopTrainingJob", sm.stop_training_job, TrainingJobName=job_name)
+        except ClientError as exc:
+            if error_code(exc) != "ValidationException":
+                raise self._translate(exc, "StopTrainingJob", job_name) from exc
+            state = self._describe(job_name)  # refused: fine if it is already over
+            if state.status is not JobStatus.STOPPING and not state.status.is_terminal:
+                raise self._translate(exc, "StopTrainingJob", job_name) from exc
+
+    def close(self) -> None:
+        """Drop the clients. Jobs keep running; open() again to re-attach."""
+        self._sm = self._s3 = self._logs = None
