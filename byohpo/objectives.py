@@ -6,12 +6,12 @@ import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from byohpo.errors import UserError
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     MAXIMIZE = "maximize"
     MINIMIZE = "minimize"
 
@@ -20,7 +20,12 @@ class Direction(str, Enum):
         if isinstance(value, Direction):
             return value
         text = str(value).strip().lower()
-        aliases = {"max": "maximize", "maximise": "maximize", "min": "minimize", "minimise": "minimize"}
+        aliases = {
+            "max": "maximize",
+            "maximise": "maximize",
+            "min": "minimize",
+            "minimise": "minimize",
+        }
         text = aliases.get(text, text)
         try:
             return cls(text)
@@ -41,7 +46,9 @@ class Objective:
 
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
-            raise UserError("an objective names a metric", repr(self.metric), "Give the metric's name.")
+            raise UserError(
+                "an objective names a metric", repr(self.metric), "Give the metric's name."
+            )
         object.__setattr__(self, "direction", Direction.parse(self.direction, self.metric))
 
     @property
@@ -58,7 +65,7 @@ def make_objectives(
     direction: str | Direction = "maximize",
     objectives: Mapping[str, str | Direction] | Sequence[Objective] | None = None,
 ) -> tuple[Objective, ...]:
-    """The Tuner's ``objective=``/``direction=`` or ``objectives=`` as a tuple of :class:`Objective`."""
+    """The Tuner's ``objective=``/``direction=`` or ``objectives=``, as Objectives."""
     if objectives is not None and objective is not None:
         raise UserError(
             "give either objective= (one metric) or objectives= (several), not both",
@@ -71,18 +78,23 @@ def make_objectives(
         else:
             result = tuple(objectives)
         if not result:
-            raise UserError("objectives= needs at least one metric", "{}", "Name a metric and its direction.")
+            raise UserError(
+                "objectives= needs at least one metric", "{}", "Name a metric and its direction."
+            )
         return result
     if objective is None:
         raise UserError(
             "a study needs an objective: the metric to optimize",
             "none",
-            "Pass objective='validation:accuracy', direction='maximize' (a metric definition's name).",
+            "Pass objective='validation:accuracy', direction='maximize' "
+            "(a metric definition's name).",
         )
     return (Objective(objective, Direction.parse(direction, objective)),)
 
 
-def check_objectives_are_metrics(objectives: Sequence[Objective], metric_names: Sequence[str]) -> None:
+def check_objectives_are_metrics(
+    objectives: Sequence[Objective], metric_names: Sequence[str]
+) -> None:
     """Raise unless every objective is one of the job's metric definitions."""
     for obj in objectives:
         if obj.metric not in metric_names:
@@ -95,7 +107,9 @@ def check_objectives_are_metrics(objectives: Sequence[Objective], metric_names: 
             )
 
 
-def objective_values(objectives: Sequence[Objective], metrics: Mapping[str, float] | None) -> list[float] | None:
+def objective_values(
+    objectives: Sequence[Objective], metrics: Mapping[str, float] | None
+) -> list[float] | None:
     """The objectives' values from a job's metrics, or None if any is missing or not finite."""
     if metrics is None:
         return None

@@ -17,7 +17,8 @@ DEFAULT_REGION = "us-east-1"
 @lru_cache(maxsize=1)
 def _table() -> dict[str, object]:
     text = resources.files("byohpo").joinpath("data/prices.json").read_text()
-    return json.loads(text)  # type: ignore[no-any-return]
+    table: dict[str, object] = json.loads(text)
+    return table
 
 
 def price_per_hour(

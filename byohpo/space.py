@@ -116,7 +116,9 @@ class Static:
                 "Convert it to one of those, e.g. Static(str(value)).",
             )
         if isinstance(self.value, float) and not math.isfinite(self.value):
-            raise SearchSpaceError("a Static number must be finite", self.value, "Give a finite value.")
+            raise SearchSpaceError(
+                "a Static number must be finite", self.value, "Give a finite value."
+            )
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "static", "value": self.value}
@@ -252,14 +254,13 @@ class Integer:
     def encode(self, value: int) -> float:
         k = min(max(int(value), self.min), self.max)
         lo, hi = self._edges()
-        if self.scaling == "log":
-            mid = (math.log(k) + math.log(k + 1)) / 2
-        else:
-            mid = k + 0.5
+        mid = (math.log(k) + math.log(k + 1)) / 2 if self.scaling == "log" else k + 0.5
         return min(max((mid - lo) / (hi - lo), 0.0), 1.0)
 
     def contains(self, value: object) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and self.min <= value <= self.max
+        return (
+            isinstance(value, int) and not isinstance(value, bool) and self.min <= value <= self.max
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "integer", "min": self.min, "max": self.max, "scaling": self.scaling}
@@ -309,7 +310,9 @@ class Categorical:
             if format_value(v) == text:
                 return (i + 0.5) / len(self.values)
         raise SearchSpaceError(
-            "a categorical value must be one of the choices", repr(value), f"Use one of {list(self.values)!r}."
+            "a categorical value must be one of the choices",
+            repr(value),
+            f"Use one of {list(self.values)!r}.",
         )
 
     def contains(self, value: object) -> bool:
@@ -337,7 +340,9 @@ def check_hyperparameter_name(name: object) -> str:
     """Raise unless SageMaker would take ``name`` as a hyperparameter name."""
     if not isinstance(name, str) or not name.strip():
         raise SearchSpaceError(
-            "a hyperparameter name must be a non-empty string", repr(name), "Name it, e.g. 'learning_rate'."
+            "a hyperparameter name must be a non-empty string",
+            repr(name),
+            "Name it, e.g. 'learning_rate'.",
         )
     if len(name) > MAX_NAME_LENGTH:
         raise SearchSpaceError(
@@ -375,7 +380,12 @@ def parameter_from_json(data: Mapping[str, Any], name: str = "parameter") -> Par
             f"{name}: type must be one of {', '.join(_KINDS)}", repr(data["type"]), "Fix the type."
         )
     fields = {k: v for k, v in data.items() if k != "type"}
-    allowed = {"static": {"value"}, "continuous": {"min", "max", "scaling"}, "integer": {"min", "max", "scaling"}, "categorical": {"values"}}[kind]
+    allowed = {
+        "static": {"value"},
+        "continuous": {"min", "max", "scaling"},
+        "integer": {"min", "max", "scaling"},
+        "categorical": {"values"},
+    }[kind]
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise SearchSpaceError(
@@ -389,7 +399,7 @@ def parameter_from_json(data: Mapping[str, Any], name: str = "parameter") -> Par
             f"{name}: a {kind} parameter needs {', '.join(missing)}", repr(dict(data)), "Add them."
         )
     try:
-        return cls(**fields)  # type: ignore[no-any-return]
+        return cls(**fields)
     except SearchSpaceError as exc:
         raise SearchSpaceError(f"{name}: {exc.must}", exc.got, exc.fix) from None
 
@@ -523,11 +533,15 @@ class SearchSpace(Mapping[str, Parameter]):
             if isinstance(param, Static):
                 if format_value(value) != format_value(param.value):
                     raise SearchSpaceError(
-                        f"{name} is Static({param.value!r})", repr(value), "Leave static values as they are."
+                        f"{name} is Static({param.value!r})",
+                        repr(value),
+                        "Leave static values as they are.",
                     )
             elif not param.contains(value):
                 raise SearchSpaceError(
-                    f"{name} must lie in {param.to_json()}", repr(value), "Return a value inside the space."
+                    f"{name} must lie in {param.to_json()}",
+                    repr(value),
+                    "Return a value inside the space.",
                 )
 
     def hyperparameters(self, config: Mapping[str, Value]) -> dict[str, str]:
@@ -545,7 +559,9 @@ class SearchSpace(Mapping[str, Parameter]):
         if isinstance(data, str):
             data = json.loads(data)
         if not isinstance(data, Mapping):
-            raise SearchSpaceError("a search space in JSON is an object of parameters", repr(data), None)
+            raise SearchSpaceError(
+                "a search space in JSON is an object of parameters", repr(data), None
+            )
         return cls({name: parameter_from_json(spec, name) for name, spec in data.items()})
 
     def to_sagemaker(self) -> dict[str, list[dict[str, Any]]]:
@@ -603,15 +619,24 @@ class SearchSpace(Mapping[str, Parameter]):
         not imported: its objects are read by their attributes.
         """
         params: dict[str, Parameter | Value] = {}
-        api_keys = {"ContinuousParameterRanges", "IntegerParameterRanges", "CategoricalParameterRanges", "AutoParameters"}
+        api_keys = {
+            "ContinuousParameterRanges",
+            "IntegerParameterRanges",
+            "CategoricalParameterRanges",
+            "AutoParameters",
+        }
         if ranges and set(ranges) <= api_keys:
             for r in ranges.get("ContinuousParameterRanges", []):
                 params[r["Name"]] = Continuous(
-                    _parse_float(r, "MinValue"), _parse_float(r, "MaxValue"), r.get("ScalingType", "Auto")
+                    _parse_float(r, "MinValue"),
+                    _parse_float(r, "MaxValue"),
+                    r.get("ScalingType", "Auto"),
                 )
             for r in ranges.get("IntegerParameterRanges", []):
                 params[r["Name"]] = Integer(
-                    int(_parse_float(r, "MinValue")), int(_parse_float(r, "MaxValue")), r.get("ScalingType", "Auto")
+                    int(_parse_float(r, "MinValue")),
+                    int(_parse_float(r, "MaxValue")),
+                    r.get("ScalingType", "Auto"),
                 )
             for r in ranges.get("CategoricalParameterRanges", []):
                 params[r["Name"]] = Categorical([_parse_scalar(v) for v in r["Values"]])
@@ -627,7 +652,9 @@ class SearchSpace(Mapping[str, Parameter]):
         for name, value in (static_hyperparameters or {}).items():
             if name in params:
                 raise SearchSpaceError(
-                    "a hyperparameter cannot be both tuned and static", repr(name), "Drop one of the two."
+                    "a hyperparameter cannot be both tuned and static",
+                    repr(name),
+                    "Drop one of the two.",
                 )
             params[name] = Static(value)
         return cls(params)
@@ -645,12 +672,16 @@ def _parse_float(r: Mapping[str, Any], key: str) -> float:
 def _parse_scalar(text: Any) -> Value:
     """Categorical values come from SageMaker as strings; keep numbers as numbers."""
     if not isinstance(text, str):
-        return text  # type: ignore[no-any-return]
+        return text
     try:
         number = json.loads(text)
     except ValueError:
         return text
-    if isinstance(number, int | float) and not isinstance(number, bool) and format_value(number) == text:
+    if (
+        isinstance(number, int | float)
+        and not isinstance(number, bool)
+        and format_value(number) == text
+    ):
         return number
     return text
 
@@ -659,7 +690,7 @@ def _from_sdk_parameter(name: str, obj: Any) -> Parameter | Value:
     if isinstance(obj, Static | Continuous | Integer | Categorical | str | int | float | bool):
         return obj
     kind = type(obj).__name__
-    scaling = getattr(obj, "scaling_type", "Auto")
+    scaling: Any = getattr(obj, "scaling_type", "Auto")
     if kind == "ContinuousParameter":
         return Continuous(float(obj.min_value), float(obj.max_value), scaling)
     if kind == "IntegerParameter":
@@ -667,7 +698,8 @@ def _from_sdk_parameter(name: str, obj: Any) -> Parameter | Value:
     if kind == "CategoricalParameter":
         return Categorical([_parse_scalar(v) for v in obj.values])
     raise SearchSpaceError(
-        f"{name}: a SageMaker range must be a ContinuousParameter, IntegerParameter or CategoricalParameter",
+        f"{name}: a SageMaker range must be a ContinuousParameter, IntegerParameter "
+        "or CategoricalParameter",
         kind,
         "Use one of the SageMaker SDK's parameter classes, or a byohpo parameter.",
     )

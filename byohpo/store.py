@@ -72,7 +72,7 @@ def _parse_lines(text: str, where: str) -> list[dict[str, Any]]:
 
 
 def _dump(event: Mapping[str, Any]) -> str:
-    return json.dumps(event, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    return json.dumps(event, separators=(",", ":"), allow_nan=False)  # keeps the space's order
 
 
 def _cut_torn_tail(f: Any) -> None:
@@ -263,7 +263,10 @@ def replay(events: Iterable[Mapping[str, Any]]) -> StudyLog:
                 )
             if event.get("snapshot") is not None:
                 snapshot = event["snapshot"]
-        elif kind in ("submitted", "status", "result", "duplicate") and int(event["trial_id"]) in trials:
+        elif (
+            kind in ("submitted", "status", "result", "duplicate")
+            and int(event["trial_id"]) in trials
+        ):
             record = trials[int(event["trial_id"])]
             if kind == "submitted":
                 record.submitted = True

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from byohpo.space import Config, SearchSpace
     from byohpo.strategies.base import Strategy
 
-RETRYABLE_FAILURE = re.compile(r"InternalServerError|CapacityError|InsufficientCapacity|capacity", re.I)
+RETRYABLE_FAILURE = re.compile(
+    r"InternalServerError|CapacityError|InsufficientCapacity|capacity", re.I
+)
 """Failures SageMaker marks as its own (internal) or as missing capacity: worth one more try."""
 
 MAX_POLL_INTERVAL = 60.0
@@ -125,7 +127,7 @@ class StudyLoop:
         """Take over a study from its log, reconciled with the jobs SageMaker knows of."""
         if log.snapshot is not None:
             self.strategy.restore(log.snapshot)
-        for tid, t in sorted(log.trials.items()):
+        for _, t in sorted(log.trials.items()):
             self._index(t)
             if t.has_result and t.duplicate_of is None:
                 self._account(t)
@@ -172,14 +174,22 @@ class StudyLoop:
             if self._known.get(key) == t.trial_id:
                 del self._known[key]  # stopped early: no result to reuse
         self._finished_cost += (
-            job_cost(t.billable_seconds, self.instance_type, self.instance_count, self.region, self.prices)
+            job_cost(
+                t.billable_seconds,
+                self.instance_type,
+                self.instance_count,
+                self.region,
+                self.prices,
+            )
             or 0.0
         )
         obj = self.objectives[0]
         value = t.metrics.get(obj.metric) if t.failure_reason is None else None
-        if t.status == JobStatus.COMPLETED.value and value is not None:
-            if self._best is None or (value > self._best if obj.maximize else value < self._best):
-                self._best = value
+        better = self._best is None or (
+            value is not None and (value > self._best if obj.maximize else value < self._best)
+        )
+        if t.status == JobStatus.COMPLETED.value and value is not None and better:
+            self._best = value
 
     def _origin(self, tid: int) -> int:
         while self.trials[tid].retry_of is not None:
@@ -242,7 +252,10 @@ class StudyLoop:
         record = self.trials[tid]
         metrics = {k: float(v) for k, v in state.metrics.items() if math.isfinite(float(v))}
         reason = state.failure_reason
-        if state.status is JobStatus.COMPLETED and objective_values(self.objectives, metrics) is None:
+        if (
+            state.status is JobStatus.COMPLETED
+            and objective_values(self.objectives, metrics) is None
+        ):
             missing = [o.metric for o in self.objectives if o.metric not in metrics]
             reason = (
                 f"the job completed but never printed the objective metric(s) {missing}: "
@@ -264,8 +277,8 @@ class StudyLoop:
         record.status = state.status.value
         record.metrics = metrics
         record.failure_reason = reason
-        record.start_time = event["start_time"]
-        record.end_time = event["end_time"]
+        record.start_time = _iso(state.start_time)
+        record.end_time = _iso(state.end_time)
         record.billable_seconds = state.billable_seconds
         del self.in_flight[tid]
         self._account(record)
@@ -354,7 +367,9 @@ class StudyLoop:
             ids = self._recent[-self.budget.max_parallel_jobs :]
         else:
             ids = self._members.get(self.generation, [])
-        members = [self.trials[i] for i in ids if i not in self._retried_by and i >= self._fresh_from]
+        members = [
+            self.trials[i] for i in ids if i not in self._retried_by and i >= self._fresh_from
+        ]
         if len(members) < 2:
             return
         failed = [t for t in members if t.has_result and t.status == JobStatus.FAILED.value]
@@ -365,7 +380,8 @@ class StudyLoop:
             example = next(t for t in failed if _failure_kind(t.failure_reason) == kind)
             self.stop_all()
             raise StudyStopped(
-                f"{count} of the {len(members)} jobs of generation {self.generation} failed the same "
+                f"{count} of the {len(members)} jobs of generation {self.generation} "
+                "failed the same "
                 f"way, so the study stopped before spending more. First failure "
                 f"({example.job_name}): {example.failure_reason}. Fix the training script or the "
                 f"job definition, then start the study again (or `byohpo resume` it)."
@@ -422,7 +438,7 @@ class StudyLoop:
             if remaining <= 0 or self._duplicates >= max(10 * self.budget.max_jobs, 100):
                 return
             if whole_generations and (self.in_flight or self.waiting):
-                return  # an async-capable strategy run generationally: wait for the whole generation
+                return  # an async-capable strategy run generationally: wait for the generation
             n = min(self._free_slots(), remaining)
             configs = self.strategy.ask(n)[:n]
             if not configs:
@@ -445,9 +461,15 @@ class StudyLoop:
         for config in configs:
             self.space.validate(config)
             original = self._known.get(self._key(config))
-            new_trials.append(self._new_trial(config, self._generation_of_next(), duplicate_of=original))
+            new_trials.append(
+                self._new_trial(config, self._generation_of_next(), duplicate_of=original)
+            )
         self.store.record(
-            {"event": "asked", "trials": [self._spec(t) for t in new_trials], "snapshot": self._snapshot()}
+            {
+                "event": "asked",
+                "trials": [self._spec(t) for t in new_trials],
+                "snapshot": self._snapshot(),
+            }
         )
         for t in new_trials:
             if t.duplicate_of is None:
@@ -465,7 +487,12 @@ class StudyLoop:
         return self.generation
 
     def _new_trial(
-        self, config: Config, generation: int, *, duplicate_of: int | None = None, retry_of: int | None = None
+        self,
+        config: Config,
+        generation: int,
+        *,
+        duplicate_of: int | None = None,
+        retry_of: int | None = None,
     ) -> TrialRecord:
         tid = len(self.trials)
         record = TrialRecord(
@@ -505,7 +532,9 @@ class StudyLoop:
                 job_name = self.backend.submit(LaunchRequest(tid, record.hyperparameters))
             except CapacityError as exc:
                 self.launch_limit = max(1, len(self.in_flight))
-                self.store.record({"event": "launch_limit", "limit": self.launch_limit, "reason": str(exc)})
+                self.store.record(
+                    {"event": "launch_limit", "limit": self.launch_limit, "reason": str(exc)}
+                )
                 self.progress.say(
                     f"SageMaker has no capacity for another {self.instance_type} ({exc}); "
                     f"launching at most {self.launch_limit} at once for now and retrying"
@@ -515,8 +544,18 @@ class StudyLoop:
             self.in_flight[tid] = job_name
             record.submitted = True
             record.status = JobStatus.IN_PROGRESS.value
-            self.store.record({"event": "submitted", "trial_id": tid, "job_name": job_name, "time": self.clock.now()})
-            if self.launch_limit < self.budget.max_parallel_jobs and len(self.in_flight) >= self.launch_limit:
+            self.store.record(
+                {
+                    "event": "submitted",
+                    "trial_id": tid,
+                    "job_name": job_name,
+                    "time": self.clock.now(),
+                }
+            )
+            if (
+                self.launch_limit < self.budget.max_parallel_jobs
+                and len(self.in_flight) >= self.launch_limit
+            ):
                 self.launch_limit += 1  # capacity came back for this one: try one more next time
 
     # -- reporting and pacing ---------------------------------------------------------------

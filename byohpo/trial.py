@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     """``TrainingJobStatus`` of SageMaker's API."""
 
     IN_PROGRESS = "InProgress"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from byohpo.strategies.base import Strategy
 
 MODES = ("generational", "async")
+STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 STUDY_FORMAT = 1
 DEFAULT_STUDIES_DIR = "byohpo-studies"
 
@@ -34,7 +36,7 @@ def studies_dir() -> Path:
 
 
 def study_location(study: str | os.PathLike[str]) -> str:
-    """A study's store: an ``s3://`` prefix, a directory holding a log, or a name under studies_dir()."""
+    """A study's store: an ``s3://`` prefix, a directory with a log, or a name in studies_dir()."""
     text = str(study)
     if text.startswith("s3://"):
         return text
@@ -54,12 +56,14 @@ def _check_seconds(name: str, value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise UserError(f"{name} must be a positive number", repr(value), f"Set {name}, or leave it out.")
+        raise UserError(
+            f"{name} must be a positive number", repr(value), f"Set {name}, or leave it out."
+        )
     return float(value)
 
 
 class Tuner:
-    """Runs a study: asks the strategy, launches each proposal as a training job, tells it the results.
+    """Runs a study: asks the strategy, launches each proposal as a job, tells it the results.
 
     ``run()`` returns a :class:`~byohpo.results.StudyResult`. Everything is
     checked before the first job is launched. Every job is recorded in the
@@ -97,7 +101,9 @@ class Tuner:
         from byohpo.job import TrainingJob
         from byohpo.strategies import make_strategy
 
-        self.job: TrainingJob = job if isinstance(job, TrainingJob) else TrainingJob.from_sagemaker(job)
+        self.job: TrainingJob = (
+            job if isinstance(job, TrainingJob) else TrainingJob.from_sagemaker(job)
+        )
         self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
         self.objectives: tuple[Objective, ...] = make_objectives(objective, direction, objectives)
         check_objectives_are_metrics(self.objectives, list(self.job.metric_definitions))
@@ -117,7 +123,9 @@ class Tuner:
         self.max_retries = _check_count("max_retries", max_retries, minimum=0)
         if on_interrupt not in ("ask", "stop", "keep"):
             raise UserError(
-                "on_interrupt must be 'ask', 'stop' or 'keep'", repr(on_interrupt), "Pick one of them."
+                "on_interrupt must be 'ask', 'stop' or 'keep'",
+                repr(on_interrupt),
+                "Pick one of them.",
             )
         self.on_interrupt = on_interrupt
         clashes = sorted(set(self.space) & set(self.job.hyperparameters))
@@ -131,14 +139,22 @@ class Tuner:
         self.strategy.setup(self.space, self.objectives, seed)
         if mode == "async" and not self.strategy.supports_async:
             raise UserError(
-                f"mode='async' needs a strategy that can propose while jobs run; {self.strategy.name!r} "
+                "mode='async' needs a strategy that can propose while jobs run; "
+                f"{self.strategy.name!r} "
                 "breeds whole generations",
                 f"strategy={self.strategy.name!r}",
                 "Use mode='generational' with it, or an async-capable strategy such as 'random'.",
             )
         self.seed = seed
         self.strategy_options = dict(strategy_options or {})
-        self.study_name = study_name or datetime.now(timezone.utc).strftime("study-%Y%m%d-%H%M%S")
+        self.study_name = study_name or datetime.now(UTC).strftime("study-%Y%m%d-%H%M%S")
+        if not isinstance(self.study_name, str) or not STUDY_NAME.match(self.study_name):
+            raise UserError(
+                "a study name is 1 to 100 letters, digits, '-', '_' or '.', "
+                "starting with a letter or digit",
+                repr(study_name),
+                "Rename the study (it names its jobs and its store).",
+            )
         self._backend = backend
         self.store = Store(store if store is not None else study_location(self.study_name))
         self.prices = dict(prices) if prices else None
@@ -173,9 +189,12 @@ class Tuner:
             "format": STUDY_FORMAT,
             "name": self.study_name,
             "space": self.space.to_json(),
+            "parameter_names": list(self.space),
             "job": self.job.to_json(),
             "metric_names": list(self.job.metric_definitions),
-            "objectives": [{"metric": o.metric, "direction": o.direction.value} for o in self.objectives],
+            "objectives": [
+                {"metric": o.metric, "direction": o.direction.value} for o in self.objectives
+            ],
             "strategy": self.strategy.name or type(self.strategy).__name__,
             "strategy_options": self.strategy_options,
             "mode": self.mode,
@@ -232,7 +251,9 @@ class Tuner:
         log = store.load()
         if not log.study:
             raise UserError(
-                "resume needs an existing study", f"no study log at {location}", "Check the name or path."
+                "resume needs an existing study",
+                f"no study log at {location}",
+                "Check the name or path.",
             )
         d = log.study
         tuner = cls(
@@ -270,7 +291,11 @@ class Tuner:
             backend=self.backend,
             store=self.store,
             budget=Budget(
-                self.max_jobs, self.max_parallel_jobs, self.max_runtime, self.max_cost, self.max_retries
+                self.max_jobs,
+                self.max_parallel_jobs,
+                self.max_runtime,
+                self.max_cost,
+                self.max_retries,
             ),
             mode=self.mode,
             clock=self.clock,
@@ -286,7 +311,8 @@ class Tuner:
             live = {s.job_name: s for s in self.backend.list_study_jobs()}
             loop.adopt(log, live)
             self.progress.say(
-                f"resumed: {len(loop.trials)} trials on record, {len(loop.in_flight)} jobs re-attached, "
+                f"resumed: {len(loop.trials)} trials on record, "
+                f"{len(loop.in_flight)} jobs re-attached, "
                 f"{len(loop.unlaunched)} to launch"
             )
         reason: str | None = None
@@ -313,14 +339,17 @@ class Tuner:
                 }
             )
             self.progress.say(
-                f"stopped by an error; {running} jobs keep running. Resume with: byohpo resume {self.study_name}"
+                f"stopped by an error; {running} jobs keep running. "
+                f"Resume with: byohpo resume {self.study_name}"
             )
             raise
         finally:
             if reason is not None:
                 self.stop_reason = reason
                 if reason != "interrupted":
-                    self.store.record({"event": "finished", "reason": reason, "time": self.clock.now()})
+                    self.store.record(
+                        {"event": "finished", "reason": reason, "time": self.clock.now()}
+                    )
                     self.progress.say(f"finished: {reason}")
         return StudyResult(self.store.load())
 
@@ -338,13 +367,19 @@ class Tuner:
         if choice == "stop":
             loop.stop_all()
         self.store.record(
-            {"event": "interrupted", "reason": "Ctrl-C", "jobs": "stopped" if choice == "stop" else "kept",
-             "in_flight": running, "time": self.clock.now()}
+            {
+                "event": "interrupted",
+                "reason": "Ctrl-C",
+                "jobs": "stopped" if choice == "stop" else "kept",
+                "in_flight": running,
+                "time": self.clock.now(),
+            }
         )
         if choice == "stop":
             self.progress.say(f"interrupted: asked SageMaker to stop the {running} jobs in flight")
         else:
             self.progress.say(
-                f"interrupted: {running} jobs keep running; collect them with: byohpo resume {self.study_name}"
+                f"interrupted: {running} jobs keep running; "
+                f"collect them with: byohpo resume {self.study_name}"
             )
         return "interrupted"

@@ -120,7 +120,9 @@ def test_sagemaker_parameter_ranges_round_trip() -> None:
         "ScalingType": "Logarithmic",
     }
     assert ranges["IntegerParameterRanges"][1]["ScalingType"] == "Logarithmic"
-    assert ranges["CategoricalParameterRanges"] == [{"Name": "optimizer", "Values": ["sgd", "adam"]}]
+    assert ranges["CategoricalParameterRanges"] == [
+        {"Name": "optimizer", "Values": ["sgd", "adam"]}
+    ]
     assert all(isinstance(v, str) for r in ranges["ContinuousParameterRanges"] for v in r.values())
     back = SearchSpace.from_sagemaker(ranges, static_hyperparameters=space.static_hyperparameters())
     assert back.to_sagemaker() == ranges
@@ -185,7 +187,9 @@ def test_bad_input_is_refused_with_what_must_hold_and_how_to_fix(build, fragment
 
 
 def test_study_file_style_parameters_name_the_parameter_in_errors() -> None:
-    with pytest.raises(SearchSpaceError, match=r"lr: a continuous parameter takes only max, min, scaling"):
+    with pytest.raises(
+        SearchSpaceError, match=r"lr: a continuous parameter takes only max, min, scaling"
+    ):
         SearchSpace.from_json({"lr": {"type": "continuous", "min": 0.1, "max": 1, "step": 2}})
     with pytest.raises(SearchSpaceError, match=r"lr: Continuous: `min < max`"):
         SearchSpace.from_json({"lr": {"type": "continuous", "min": 1, "max": 0.1}})

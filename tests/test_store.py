@@ -16,7 +16,12 @@ def asked(*ids: int) -> dict[str, object]:
     return {
         "event": "asked",
         "trials": [
-            {"trial_id": i, "config": {"x": i}, "hyperparameters": {"x": str(i)}, "job_name": f"s-t{i:05d}"}
+            {
+                "trial_id": i,
+                "config": {"x": i},
+                "hyperparameters": {"x": str(i)},
+                "job_name": f"s-t{i:05d}",
+            }
             for i in ids
         ],
         "snapshot": {"state": list(ids)},
@@ -71,7 +76,9 @@ def test_the_log_can_live_in_s3() -> None:
         store = Store(S3EventLog("s3://studies/team/digits", client=s3))
         assert not store.exists()
         store.record({"event": "study", "name": "digits"}, asked(0))
-        store.record({"event": "result", "trial_id": 0, "status": "Failed", "failure_reason": "boom"})
+        store.record(
+            {"event": "result", "trial_id": 0, "status": "Failed", "failure_reason": "boom"}
+        )
         fresh = Store(S3EventLog("s3://studies/team/digits", client=s3))
         log = fresh.load()
         assert log.trials[0].failure_reason == "boom"

@@ -1,0 +1,269 @@
+"""Study files: a study as TOML, whose tables mirror the Tuner's arguments.
+
+::
+
+    [study]        name, strategy, mode, max_jobs, max_parallel_jobs, seed, max_runtime,
+                   max_cost, max_retries, store, and the strategy's own options
+    [objective]    metric, direction            (or [objectives]: metric = "maximize", ...)
+    [job]          the TrainingJob fields; metric_definitions as a table
+    [space]        one inline table per parameter
+    [prices]       optional: instance type = dollars per hour
+    [dry_run]      optional: inputs = { channel = "local/dir" } put into the fake S3
+
+Every mistake is reported as :class:`~byohpo.errors.StudyFileError` naming
+the file, the key and the fix, before anything is launched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from byohpo.errors import StudyFileError, UserError
+from byohpo.space import SearchSpace, parameter_from_json
+
+STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "strategy": str,
+    "mode": str,
+    "max_jobs": int,
+    "max_parallel_jobs": int,
+    "seed": int,
+    "max_runtime": (int, float),
+    "max_cost": (int, float),
+    "max_retries": int,
+    "store": str,
+    "on_interrupt": str,
+    "poll_interval": (int, float),
+}
+TABLES = ("study", "objective", "objectives", "job", "space", "prices", "dry_run")
+REQUIRED = ("study", "job", "space")
+
+
+@dataclass
+class StudyFile:
+    """A parsed study file: the Tuner's arguments, and where the file is."""
+
+    path: Path
+    tuner_args: dict[str, Any]
+    dry_run_inputs: dict[str, Path]
+
+    @property
+    def name(self) -> str:
+        return str(self.tuner_args["study_name"])
+
+    def make_tuner(self, **overrides: Any) -> Any:
+        """The :class:`~byohpo.Tuner` this file describes (``overrides`` win)."""
+        from byohpo.tuner import Tuner
+
+        args = {**self.tuner_args, **overrides}
+        try:
+            return Tuner(args.pop("job"), args.pop("space"), **args)
+        except StudyFileError:
+            raise
+        except UserError as exc:
+            raise StudyFileError(exc.must, exc.got, exc.fix, path=str(self.path)) from None
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    names = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+def _check_type(value: Any, expected: type | tuple[type, ...], path: str, key: str) -> None:
+    if isinstance(value, bool) and bool not in (
+        expected if isinstance(expected, tuple) else (expected,)
+    ):
+        ok = False
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise StudyFileError(
+            f"must be {_type_name(expected)}",
+            f"{value!r} ({type(value).__name__})",
+            f"Write {key} = <{_type_name(expected)}>.",
+            path=path,
+            key=key,
+        )
+
+
+def _unknown(key: str, known: list[str], path: str, table: str) -> StudyFileError:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"Did you mean {close[0]!r}? " if close else ""
+    return StudyFileError(
+        f"unknown key {key!r} in [{table}]",
+        None,
+        f"{hint}Known keys: {', '.join(sorted(known))}.",
+        path=path,
+        key=f"{table}.{key}",
+    )
+
+
+def load_study_file(path: str | Path) -> StudyFile:
+    """Read and check a study file. Relative paths in it are relative to the file."""
+    path = Path(path)
+    where = str(path)
+    if not path.exists():
+        raise StudyFileError("the study file must exist", where, "Check the path.", path=where)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyFileError(
+            f"must be valid TOML ({exc})", None, "Fix the syntax.", path=where
+        ) from None
+    for table in data:
+        if table not in TABLES:
+            raise _unknown(table, list(TABLES), where, "top level")
+    for table in REQUIRED:
+        if table not in data:
+            raise StudyFileError(
+                f"a study file needs a [{table}] table",
+                "none",
+                f"Add [{table}].",
+                path=where,
+                key=table,
+            )
+        if not isinstance(data[table], dict):
+            raise StudyFileError("must be a table", repr(data[table]), None, path=where, key=table)
+    args: dict[str, Any] = {}
+    args.update(_study_table(data["study"], where))
+    args.update(_objectives(data, where))
+    args["space"] = _space(data["space"], where)
+    args["job"] = _job(data["job"], where, path.parent)
+    if "prices" in data:
+        for key, value in data["prices"].items():
+            _check_type(value, (int, float), where, f"prices.{key}")
+        args["prices"] = dict(data["prices"])
+    inputs: dict[str, Path] = {}
+    dry = data.get("dry_run", {})
+    for key in dry:
+        if key != "inputs":
+            raise _unknown(key, ["inputs"], where, "dry_run")
+    for channel, local in dry.get("inputs", {}).items():
+        _check_type(local, str, where, f"dry_run.inputs.{channel}")
+        if channel not in args["job"].inputs:
+            raise StudyFileError(
+                "a dry-run input must name one of the job's input channels",
+                repr(channel),
+                f"Use one of {sorted(args['job'].inputs)}.",
+                path=where,
+                key=f"dry_run.inputs.{channel}",
+            )
+        inputs[args["job"].inputs[channel]] = (path.parent / local).resolve()
+    study = StudyFile(path, args, inputs)
+    _check_strategy(study, data["study"], where)
+    return study
+
+
+def _study_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in STUDY_KEYS:
+            _check_type(value, STUDY_KEYS[key], where, f"study.{key}")
+            args["study_name" if key == "name" else key] = value
+        else:
+            options[key] = value  # the strategy's own options, checked by the strategy
+    if "name" not in table:
+        raise StudyFileError(
+            "[study] needs a name", "none", 'Add name = "my-study".', path=where, key="study.name"
+        )
+    args["strategy_options"] = options
+    return args
+
+
+def _check_strategy(study: StudyFile, table: Mapping[str, Any], where: str) -> None:
+    from byohpo.strategies import make_strategy
+
+    try:
+        make_strategy(table.get("strategy", "random"), **study.tuner_args["strategy_options"])
+    except UserError as exc:
+        options = study.tuner_args["strategy_options"]
+        bad = next((k for k in options if k in str(exc)), None)
+        key = f"study.{bad}" if bad else "study.strategy"
+        raise StudyFileError(exc.must, exc.got, exc.fix, path=where, key=key) from None
+
+
+def _objectives(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    if "objective" in data and "objectives" in data:
+        raise StudyFileError(
+            "give [objective] (one metric) or [objectives] (several), not both",
+            None,
+            "Keep one of them.",
+            path=where,
+            key="objective",
+        )
+    if "objectives" in data:
+        table = data["objectives"]
+        for metric, direction in table.items():
+            _check_type(direction, str, where, f"objectives.{metric}")
+        return {"objectives": dict(table)}
+    table = data.get("objective")
+    if not isinstance(table, dict):
+        raise StudyFileError(
+            "a study file needs an [objective] table",
+            "none",
+            'Add [objective] with metric = "validation:accuracy" and direction = "maximize".',
+            path=where,
+            key="objective",
+        )
+    for key in table:
+        if key not in ("metric", "direction"):
+            raise _unknown(key, ["metric", "direction"], where, "objective")
+    if "metric" not in table:
+        raise StudyFileError(
+            "[objective] needs a metric",
+            "none",
+            "Name one of the job's metric_definitions.",
+            path=where,
+            key="objective.metric",
+        )
+    _check_type(table["metric"], str, where, "objective.metric")
+    _check_type(table.get("direction", "maximize"), str, where, "objective.direction")
+    return {"objective": table["metric"], "direction": table.get("direction", "maximize")}
+
+
+def _space(table: Mapping[str, Any], where: str) -> SearchSpace:
+    try:
+        params = {name: parameter_from_json(spec, name) for name, spec in table.items()}
+        return SearchSpace(params)
+    except UserError as exc:
+        key = next((f"space.{n}" for n in table if str(exc).startswith(f"{n}:")), "space")
+        raise StudyFileError(exc.must, exc.got, exc.fix, path=where, key=key) from None
+
+
+def _job(table: Mapping[str, Any], where: str, base: Path) -> Any:
+    from byohpo.job import TrainingJob
+
+    fields = {f.name: f for f in dataclasses.fields(TrainingJob)}
+    for key in table:
+        if key not in fields:
+            raise _unknown(key, list(fields), where, "job")
+    values = dict(table)
+    if "source_dir" in values and isinstance(values["source_dir"], str):
+        values["source_dir"] = str((base / values["source_dir"]).resolve())
+    for key in ("metric_definitions", "inputs", "environment", "tags", "hyperparameters"):
+        if key in values and not isinstance(values[key], dict):
+            raise StudyFileError(
+                "must be a table",
+                repr(values[key]),
+                f'Write {key} = {{ name = "..." }}.',
+                path=where,
+                key=f"job.{key}",
+            )
+    try:
+        return TrainingJob(**values)
+    except UserError as exc:
+        field = getattr(exc, "field", None)
+        key = f"job.{field}" if field else next((f"job.{k}" for k in table if k in str(exc)), "job")
+        raise StudyFileError(exc.must, exc.got, exc.fix, path=where, key=key) from None
+    except TypeError as exc:
+        raise StudyFileError(
+            str(exc), None, "Check the [job] table.", path=where, key="job"
+        ) from None

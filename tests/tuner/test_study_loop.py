@@ -1,0 +1,198 @@
+"""The tuner's loop as a user sees it: generations, budgets, failures, duplicates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import byohpo
+from byohpo.errors import StudyStopped, UserError
+from byohpo.fake.faults import FailureKind, Faults
+from tests.tuner.conftest import instant_fake
+
+
+def test_a_generational_study_launches_whole_generations_and_accounts_for_every_job(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    with instant_fake() as fake:
+        result = byohpo.Tuner(
+            job,
+            space,
+            strategy="ga",
+            strategy_options={"population_size": 4},
+            objective="validation:accuracy",
+            max_jobs=12,
+            max_parallel_jobs=4,
+            backend=fake,
+            study_name="gen",
+            seed=3,
+            progress=False,
+        ).run()
+        created = fake.api_calls["CreateTrainingJob"]
+    table = result.table()
+    assert len(table) == 12 + int(table["duplicate_of"].notna().sum())
+    assert created == 12
+    assert sorted(table["generation"].unique()) == [0, 1, 2]
+    assert (table["status"] == "Completed").all()
+    assert result.stop_reason == "max_jobs reached (12 jobs)"
+    assert table.loc[table["duplicate_of"].isna(), "job_name"].is_unique
+    assert result.best()["objective"] == table["objective"].max()
+
+
+def test_async_mode_refills_slots_and_refuses_generational_strategies(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    with pytest.raises(UserError, match="mode='async' needs a strategy"):
+        byohpo.Tuner(
+            job,
+            space,
+            strategy="ga",
+            objective="validation:accuracy",
+            mode="async",
+            backend=instant_fake(),
+            progress=False,
+        )
+    with instant_fake() as fake:
+        result = byohpo.Tuner(
+            job,
+            space,
+            strategy="random",
+            objective="validation:accuracy",
+            mode="async",
+            max_jobs=10,
+            max_parallel_jobs=3,
+            backend=fake,
+            study_name="async",
+            seed=1,
+            progress=False,
+        ).run()
+    assert result.jobs_launched + int(result.table()["duplicate_of"].notna().sum()) >= 10
+    assert result.jobs_launched == 10
+
+
+def test_a_configuration_already_evaluated_is_not_paid_for_twice(
+    job: byohpo.TrainingJob, studies: Path
+) -> None:
+    tiny = byohpo.SearchSpace(
+        {"x": byohpo.Categorical([0.1, 0.3]), "y": byohpo.Integer(6, 7), "kind": byohpo.Static("b")}
+    )
+    with instant_fake() as fake:
+        result = byohpo.Tuner(
+            job,
+            tiny,
+            strategy="random",
+            objective="validation:accuracy",
+            max_jobs=4,
+            max_parallel_jobs=2,
+            backend=fake,
+            study_name="dups",
+            seed=0,
+            progress=False,
+        ).run()
+        created = fake.api_calls["CreateTrainingJob"]
+    table = result.table()
+    dups = table[table["duplicate_of"].notna()]
+    assert created == result.jobs_launched <= 4  # only four distinct configurations exist
+    assert len(dups) > 0
+    for _, row in dups.iterrows():
+        original = table.set_index("trial_id").loc[int(row["duplicate_of"])]
+        assert row["objective"] == original["objective"]
+        assert row["cost"] == 0
+        assert (row["x"], row["y"]) == (original["x"], original["y"])
+
+
+def test_a_broken_training_script_stops_the_study_after_one_generation(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    faults = Faults(seed=1, job_failure_rate=1.0, job_failure_kinds=(FailureKind.ALGORITHM,))
+    with instant_fake(faults=faults) as fake:
+        tuner = byohpo.Tuner(
+            job,
+            space,
+            strategy="ga",
+            strategy_options={"population_size": 4},
+            objective="validation:accuracy",
+            max_jobs=40,
+            max_parallel_jobs=4,
+            backend=fake,
+            study_name="broken",
+            progress=False,
+        )
+        with pytest.raises(StudyStopped, match="failed the same way") as info:
+            tuner.run()
+        created = fake.api_calls["CreateTrainingJob"]
+    assert created <= 4
+    assert "AlgorithmError" in str(info.value)
+    result = byohpo.StudyResult.load(studies / "broken")
+    assert "failed the same way" in (result.stop_reason or "")
+
+
+def test_jobs_that_fail_for_sagemakers_own_reasons_are_retried(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    faults = Faults(seed=4, job_failure_rate=0.3, job_failure_kinds=(FailureKind.INTERNAL,))
+    with instant_fake(faults=faults) as fake:
+        result = byohpo.Tuner(
+            job,
+            space,
+            strategy="random",
+            objective="validation:accuracy",
+            max_jobs=16,
+            max_parallel_jobs=4,
+            backend=fake,
+            study_name="retry",
+            seed=2,
+            progress=False,
+        ).run()
+    table = result.table()
+    retries = table[table["retry_of"].notna()]
+    assert len(retries) > 0
+    assert result.jobs_launched == 16
+    for _, row in retries.iterrows():
+        failed = table.set_index("trial_id").loc[int(row["retry_of"])]
+        assert failed["status"] == "Failed"
+        assert "InternalServerError" in failed["failure_reason"]
+        assert failed["x"] == row["x"]
+
+
+def test_the_cost_budget_ends_the_study_and_says_so(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    with instant_fake(instant_training_seconds=0.3) as fake:
+        result = byohpo.Tuner(
+            job,
+            space,
+            strategy="random",
+            objective="validation:accuracy",
+            max_jobs=50,
+            max_parallel_jobs=2,
+            backend=fake,
+            study_name="cost",
+            max_cost=5.0,
+            prices={"ml.m5.large": 36000.0},
+            progress=False,  # $10 a second
+        ).run()
+    assert (result.stop_reason or "").startswith("max_cost reached")
+    assert result.jobs_launched < 50
+
+
+def test_an_existing_study_is_not_overwritten(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    def tuner() -> byohpo.Tuner:
+        return byohpo.Tuner(
+            job,
+            space,
+            strategy="random",
+            objective="validation:accuracy",
+            max_jobs=2,
+            max_parallel_jobs=2,
+            backend=instant_fake(),
+            study_name="once",
+            progress=False,
+        )
+
+    tuner().run()
+    with pytest.raises(UserError, match=r"already exists.*Tuner.resume\('once'\)"):
+        tuner().run()
