@@ -10,7 +10,7 @@ itself). Save one with ``fig.savefig("progress.png")``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
@@ -266,4 +266,41 @@ def plot_pareto(result: StudyResult) -> Figure:
         ax.set_xlabel(_axis_label(result, a.metric))
         ax.set_ylabel(_axis_label(result, b.metric))
     figure.suptitle(f"{result.name}: Pareto front")
+    return figure
+
+
+def plot_comparison(results: Mapping[str, StudyResult], *, objective: str | None = None) -> Figure:
+    """Best value so far against the number of paid jobs, one line per study.
+
+    ``results`` maps a label (e.g. the strategy's name) to a study's result.
+    Studies must share the objective; duplicates (answered for free) do not
+    advance the x-axis, so the lines compare what each strategy got for the
+    same money.
+    """
+    if not results:
+        raise UserError("a comparison needs at least one study", "{}", "Pass {label: result}.")
+    first = next(iter(results.values()))
+    metric = objective or first.objectives[0].metric
+    figure = _figure(8.0, 4.5)
+    ax = figure.subplots()
+    for label, result in results.items():
+        obj = next((o for o in result.objectives if o.metric == metric), None)
+        if obj is None:
+            raise UserError(
+                f"every compared study must have the objective {metric!r}",
+                f"{label!r} optimizes {[o.metric for o in result.objectives]}",
+                "Compare studies of the same objective.",
+            )
+        table = result.table()
+        paid = table[table["duplicate_of"].isna()].reset_index(drop=True)
+        values = paid[result.objective_columns[metric]].astype(float)
+        filled = values.fillna(-np.inf if obj.maximize else np.inf)
+        best = filled.cummax() if obj.maximize else filled.cummin()
+        best = best.replace([np.inf, -np.inf], np.nan)
+        ax.plot(np.arange(1, len(best) + 1), best.to_numpy(), drawstyle="steps-post", label=label)
+    ax.set_xlabel("jobs paid for")
+    ax.set_ylabel(_axis_label(first, metric))
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="best", fontsize="small")
+    figure.suptitle(f"best {metric} so far")
     return figure
