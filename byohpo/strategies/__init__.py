@@ -1,0 +1,158 @@
+"""Search strategies behind one ask/tell interface.
+
+Every strategy a study can name, with what it can do:
+
+- ``random`` (:class:`RandomSearch`): asynchronous (refills a slot as soon as
+  a job ends); takes several objectives, unranked.
+- ``ga`` (:class:`GeneticAlgorithm`), ``pso`` (:class:`ParticleSwarm`),
+  ``es`` (:class:`EvolutionStrategy`), ``sa`` (:class:`SimulatedAnnealing`),
+  ``dea`` (:class:`DifferentialEvolution`), ``eda``
+  (:class:`EstimationOfDistribution`): generational, one objective.
+- ``paes`` (:class:`PAES`), ``nsga2`` (:class:`NSGA2`): generational, one or
+  several objectives, with a Pareto front (:meth:`ParetoStrategy.pareto_front`).
+
+:func:`make_strategy` turns what a user passes as ``strategy=`` (a name with
+options, a strategy class or object, or an object of their own with ``ask``
+and ``tell``) into a :class:`Strategy`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from byohpo.errors import StrategyError
+from byohpo.strategies.annealing import SimulatedAnnealing
+from byohpo.strategies.base import SNAPSHOT_FORMAT, Strategy
+from byohpo.strategies.evolution_strategy import EvolutionStrategy
+from byohpo.strategies.evolutionary import EvolutionaryStrategy
+from byohpo.strategies.genetic import (
+    DifferentialEvolution,
+    EstimationOfDistribution,
+    GeneticAlgorithm,
+)
+from byohpo.strategies.multiobjective import NSGA2, PAES, ParetoPoint, ParetoStrategy
+from byohpo.strategies.random_search import RandomSearch
+from byohpo.strategies.swarm import ParticleSwarm
+from byohpo.strategies.user import UserStrategy, is_user_strategy
+
+__all__ = [
+    "NSGA2",
+    "PAES",
+    "SNAPSHOT_FORMAT",
+    "STRATEGIES",
+    "DifferentialEvolution",
+    "EstimationOfDistribution",
+    "EvolutionStrategy",
+    "EvolutionaryStrategy",
+    "GeneticAlgorithm",
+    "ParetoPoint",
+    "ParetoStrategy",
+    "ParticleSwarm",
+    "RandomSearch",
+    "SimulatedAnnealing",
+    "Strategy",
+    "UserStrategy",
+    "make_strategy",
+    "strategy_options",
+]
+
+STRATEGIES: Mapping[str, type[Strategy]] = MappingProxyType(
+    {
+        cls.name: cls
+        for cls in (
+            RandomSearch,
+            GeneticAlgorithm,
+            ParticleSwarm,
+            PAES,
+            NSGA2,
+            EvolutionStrategy,
+            SimulatedAnnealing,
+            DifferentialEvolution,
+            EstimationOfDistribution,
+        )
+    }
+)
+"""Every strategy name a study may use, and its class."""
+
+_ALIASES: Mapping[str, str] = MappingProxyType(
+    {cls.__name__.lower(): name for name, cls in STRATEGIES.items()}
+)
+
+
+def strategy_options(strategy: str | type[Strategy]) -> list[str]:
+    """The options a strategy's constructor takes (``seed`` included), by name or class."""
+    cls = _lookup(strategy) if isinstance(strategy, str) else strategy
+    return [
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+
+
+def _lookup(name: str) -> type[Strategy]:
+    key = name.strip().lower()
+    key = _ALIASES.get(key, key)
+    cls = STRATEGIES.get(key)
+    if cls is None:
+        close = difflib.get_close_matches(key, [*STRATEGIES, *_ALIASES], n=1, cutoff=0.5)
+        hint = f"Did you mean {_ALIASES.get(close[0], close[0])!r}? " if close else ""
+        raise StrategyError(
+            f"a strategy name must be one of {', '.join(repr(n) for n in STRATEGIES)}",
+            repr(name),
+            f"{hint}Or pass an object of your own with ask(n) and tell(config, metrics).",
+        )
+    return cls
+
+
+def _build(cls: type[Strategy], options: Mapping[str, Any]) -> Strategy:
+    allowed = strategy_options(cls)
+    unknown = [key for key in options if key not in allowed]
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            if close:
+                hints.append(f"{key!r} -> {close[0]!r}")
+        hint = f" Did you mean {', '.join(hints)}?" if hints else ""
+        raise StrategyError(
+            f"the {cls.name!r} strategy ({cls.__name__}) takes the options {', '.join(allowed)}",
+            f"{', '.join(unknown)}",
+            f"Remove or rename the unknown options.{hint}",
+        )
+    return cls(**options)
+
+
+def make_strategy(spec: object, **options: Any) -> Strategy:
+    """The :class:`Strategy` for what a user passes as ``strategy=``.
+
+    ``spec`` is a strategy name (``"ga"``; options go to its constructor and
+    are checked, e.g. ``make_strategy("ga", mutation_rate=0.1)``), a strategy
+    class, a configured strategy object (returned as is), or an object of
+    the user's own with ``ask(n)`` and ``tell(config, metrics)`` (wrapped in
+    :class:`UserStrategy`). Raises :class:`~byohpo.errors.StrategyError`
+    for an unknown name (suggesting the nearest), an option the strategy
+    does not take (listing those it takes), or a bad option value.
+    """
+    if isinstance(spec, str):
+        return _build(_lookup(spec), options)
+    if isinstance(spec, type) and issubclass(spec, Strategy):
+        return _build(spec, options)
+    if options:
+        raise StrategyError(
+            "strategy options apply when the strategy is given by name or class",
+            f"options {sorted(options)} with a {type(spec).__name__} object",
+            "Configure the object itself, or pass the strategy's name with the options.",
+        )
+    if isinstance(spec, Strategy):
+        return spec
+    if is_user_strategy(spec):
+        return UserStrategy(spec)
+    raise StrategyError(
+        "a strategy is a name, a Strategy, or an object with ask(n) and tell(config, metrics)",
+        f"{spec!r} of type {type(spec).__name__}",
+        f"Use one of {', '.join(repr(n) for n in STRATEGIES)}, or give your object those methods.",
+    )

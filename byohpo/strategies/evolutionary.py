@@ -1,0 +1,489 @@
+"""The step machine that runs inspyred's evolutionary algorithms one ask/tell at a time.
+
+inspyred's ``EvolutionaryComputation.evolve`` owns its loop and calls the
+evaluator itself. A SageMaker study cannot wait inside a function call for
+hours, so :class:`EvolutionaryStrategy` replays the same loop around
+inspyred's own operators, one generation at a time:
+
+- generation 0: ``population_size`` candidates drawn uniformly from the unit
+  cube are asked and told, become the population, and are archived;
+- every later generation: selector -> variators -> (ask and tell the
+  offspring) -> replacer -> archiver, in the order ``evolve`` uses.
+
+Candidates are points of the unit cube ``[0, 1]^d``, decoded with
+:meth:`~byohpo.space.SearchSpace.from_unit`. Fitness is bigger-is-better
+(:meth:`~byohpo.objectives.Objective.score`); algorithms that rank several
+objectives get an ``inspyred.ec.emo.Pareto`` of the scores.
+
+Promises shared by every evolutionary strategy:
+
+- **Failures keep the population whole.** A failed trial (``tell(config,
+  None)``, or metrics without a finite value for an objective) stays in the
+  population with, per objective, the worst score any successful trial of
+  the study has had. Until a trial succeeds, failures score 0. The value is
+  re-derived at every generation boundary, so a failure never ranks above a
+  success that arrives later.
+- **Tell order does not matter.** A generation is processed once all its
+  members were told, in the order they were asked.
+- **No paid repeats.** An offspring that decodes to a configuration already
+  suggested in the study is nudged by a small Gaussian step (growing over up
+  to eight tries) before it is asked; only when every try repeats (a tiny
+  space) is the repeat kept.
+- **Snapshots are complete.** :meth:`snapshot` is JSON data;
+  :meth:`restore` on a fresh, set-up instance, in any process, continues with
+  exactly the decisions the uninterrupted strategy would have made. The
+  snapshot records the options too, and they win over the instance's own:
+  a restored strategy continues the study it was snapshotted from.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import random
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from inspyred import ec as iec
+from inspyred.ec import emo
+
+from byohpo.errors import StrategyError
+from byohpo.space import Config
+from byohpo.strategies import options
+from byohpo.strategies.base import Strategy
+from byohpo.strategies.snapshots import (
+    check_header,
+    check_json,
+    check_same,
+    header,
+    random_state,
+    set_random_state,
+)
+
+_NUDGE_TRIES = 8
+_NUDGE_SCALE = 0.02
+
+
+def new_computation(factory: Callable[[random.Random], Any], rng: random.Random) -> Any:
+    """An inspyred computation built by ``factory(rng)``, without the logging handler it adds.
+
+    Every ``EvolutionaryComputation`` constructor adds a handler to the
+    ``inspyred.ec`` logger; a process that builds strategies repeatedly would
+    otherwise collect them without bound.
+    """
+    logger = logging.getLogger("inspyred.ec")
+    before = list(logger.handlers)
+    try:
+        return factory(rng)
+    finally:
+        for handler in list(logger.handlers):
+            if handler not in before:
+                logger.removeHandler(handler)
+
+
+def unit_bounder(dimension: int) -> Any:
+    """A bounder that clips to ``[0, 1]`` per coordinate, keeping floats floats.
+
+    Bounds are lists of floats: scalar bounds make inspyred store
+    ``itertools.repeat`` objects (which cannot be snapshotted), and integer
+    bounds would turn clipped coordinates into ints.
+    """
+    return iec.Bounder([0.0] * dimension, [1.0] * dimension)
+
+
+class Evaluated(iec.Individual):
+    """An inspyred individual that remembers whether its trial failed."""
+
+    def __init__(self, candidate: list[float], failed: bool) -> None:
+        super().__init__(candidate, maximize=True)
+        self.failed = failed
+
+
+@dataclass
+class _Member:
+    """A member of the generation in flight: asked yet? told yet? with which scores?"""
+
+    candidate: list[float]
+    config: Config
+    key: str
+    asked: bool = False
+    told: bool = False
+    scores: list[float] | None = None
+
+
+def _digest(key: str) -> str:
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+class EvolutionaryStrategy(Strategy):
+    """A generational strategy driving one of inspyred's evolutionary computations.
+
+    ``ask(n)`` hands out the not-yet-asked members of the current generation,
+    at most ``n`` at a time, then ``[]`` until every member was told; the
+    next ``ask`` breeds the next generation. The population size defaults to
+    the ``n`` of the first ``ask`` (so a generation fills the study's
+    parallel slots), and is raised to the algorithm's minimum if smaller.
+    """
+
+    supports_async: ClassVar[bool] = False
+    min_population: ClassVar[int] = 2
+    pareto_fitness: ClassVar[bool] = False
+    """Fitness is an ``emo.Pareto`` of the scores (multi-objective algorithms)."""
+    archive_offspring: ClassVar[bool] = False
+    """The archiver sees every evaluated offspring, not only the survivors of replacement."""
+
+    def __init__(self, *, population_size: int | None = None, seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        self.population_size = options.optional_whole(
+            type(self).__name__, "population_size", population_size, self.min_population
+        )
+        self._options: dict[str, Any] = {"population_size": self.population_size}
+
+    # -- what each algorithm provides -------------------------------------------------
+    @abstractmethod
+    def _computation(self, rng: random.Random) -> Any:
+        """An inspyred computation whose selector, variator, replacer and archiver to drive."""
+
+    def _arguments(self, size: int) -> dict[str, Any]:
+        """inspyred's keyword arguments (as ``evolve`` gets them) for a population of ``size``."""
+        return {}
+
+    def _default_size(self, n: int) -> int:
+        """The population size when none was given and the first ``ask`` has ``n`` slots."""
+        return n
+
+    def _offspring_limit(self, size: int) -> int:
+        """How many offspring one generation evaluates (surplus from pairwise crossover is cut)."""
+        return size
+
+    def _generate(self) -> list[float]:
+        """A candidate of the initial population (uniform in the unit cube)."""
+        return [self._rng.random() for _ in range(self.space.dimension)]
+
+    def _vary(self) -> tuple[list[Any], list[list[float]]]:
+        """Parents and offspring candidates of the next generation (selector, then variators)."""
+        ec, rng, args = self._ec, self._rng, self._args
+        parents = ec.selector(random=rng, population=list(ec.population), args=args)
+        candidates = [copy.deepcopy(parent.candidate) for parent in parents]
+        variators = ec.variator if isinstance(ec.variator, Iterable) else [ec.variator]
+        for operator in variators:
+            candidates = operator(random=rng, candidates=candidates, args=args)
+        assert self._size is not None
+        return list(parents), candidates[: self._offspring_limit(self._size)]
+
+    def _after_generation(self) -> None:
+        """Called once a generation was replaced and archived."""
+
+    def _extra_individuals(self) -> list[Any]:
+        """Individuals the algorithm keeps beyond population, archive and parents."""
+        return []
+
+    def _extra_state(self, ref: Callable[[Any], int]) -> dict[str, Any]:
+        """Algorithm-specific state as JSON data (``ref`` numbers an individual)."""
+        return {}
+
+    def _restore_extra(self, extra: Mapping[str, Any], individuals: list[Any]) -> None:
+        """Return algorithm-specific state written by :meth:`_extra_state`."""
+
+    # -- lifecycle --------------------------------------------------------------------
+    def _setup(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._ec = new_computation(self._computation, self._rng)
+        self._ec.bounder = unit_bounder(self.space.dimension)
+        self._ec.maximize = True
+        self._ec.population = []
+        self._ec.archive = []
+        self._ec.num_evaluations = 0
+        self._ec.num_generations = 0
+        self._args: dict[str, Any] = {"_ec": self._ec}
+        self._ec._kwargs = self._args
+        self._size: int | None = self.population_size
+        if self._size is not None:
+            self._args.update(self._arguments(self._size))
+        self._generation = -1
+        self._members: list[_Member] = []
+        self._parents: list[Any] = []
+        self._worst: list[float] | None = None
+        self._seen: set[str] = set()
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options it was built with: ``make_strategy(name, **options)`` rebuilds it."""
+        return dict(self._options)
+
+    @property
+    def generation(self) -> int:
+        """The generation the latest asked configurations belong to (0: the initial population)."""
+        self._require_setup()
+        return max(self._generation, 0)
+
+    # -- ask / tell -------------------------------------------------------------------
+    def ask(self, n: int) -> list[Config]:
+        """Up to ``n`` members of the current generation not asked yet; ``[]`` while in flight."""
+        n = self._check_n(n)
+        self._require_setup()
+        if self._size is None:
+            self._size = max(self._default_size(n), self.min_population)
+            self._args.update(self._arguments(self._size))
+        if not self._members:
+            self._breed()
+        fresh = [member for member in self._members if not member.asked][:n]
+        for member in fresh:
+            member.asked = True
+        return [dict(member.config) for member in fresh]
+
+    def tell(self, config: Config, metrics: Mapping[str, float] | None) -> None:
+        """Record an asked configuration's result (``None``: its job failed).
+
+        The first asked, not yet told member with the same hyperparameters
+        (as SageMaker receives them) takes the result. The generation moves on
+        once every member was told.
+        """
+        key = self._config_key(config)
+        scores = self._scores(metrics)
+        for member in self._members:
+            if member.asked and not member.told and member.key == key:
+                member.told = True
+                member.scores = scores
+                break
+        else:
+            raise StrategyError(
+                "tell() takes a configuration that ask() returned and that was not told yet",
+                repr(dict(config)),
+                "Tell each asked configuration exactly once, with the dict ask() returned.",
+            )
+        if all(member.told for member in self._members):
+            self._complete()
+
+    # -- the generation loop ----------------------------------------------------------
+    def _breed(self) -> None:
+        if self._generation < 0:
+            assert self._size is not None
+            parents: list[Any] = []
+            candidates = [self._generate() for _ in range(self._size)]
+        else:
+            parents, candidates = self._vary()
+        self._generation += 1
+        self._parents = parents
+        self._members = []
+        for candidate in candidates:
+            config, key = self._novel(candidate)
+            self._seen.add(_digest(key))
+            self._members.append(_Member(candidate, config, key))
+
+    def _decode(self, candidate: list[float]) -> tuple[Config, str]:
+        config = self.space.from_unit(candidate[: self.space.dimension])
+        return config, self._config_key(config)
+
+    def _novel(self, candidate: list[float]) -> tuple[Config, str]:
+        """Decode ``candidate``, first nudging it off configurations already suggested."""
+        config, key = self._decode(candidate)
+        d = self.space.dimension
+        scale = _NUDGE_SCALE
+        for _ in range(_NUDGE_TRIES):
+            if _digest(key) not in self._seen:
+                break
+            moved = [min(max(x + self._rng.gauss(0.0, scale), 0.0), 1.0) for x in candidate[:d]]
+            moved_config, moved_key = self._decode(moved)
+            scale *= 2.0
+            if _digest(moved_key) not in self._seen:
+                candidate[:d] = moved
+                return moved_config, moved_key
+        return config, key
+
+    def _complete(self) -> None:
+        ec, rng, args = self._ec, self._rng, self._args
+        for member in self._members:
+            if member.scores is not None:
+                self._worst = (
+                    list(member.scores)
+                    if self._worst is None
+                    else [min(w, s) for w, s in zip(self._worst, member.scores, strict=True)]
+                )
+        offspring = []
+        for member in self._members:
+            individual = Evaluated(member.candidate, failed=member.scores is None)
+            if member.scores is not None:
+                individual.fitness = self._fitness(member.scores)
+            offspring.append(individual)
+        self._refresh_failures(offspring)
+        ec.num_evaluations += len(offspring)
+        if self._generation == 0:
+            ec.population = offspring
+            ec.archive = ec.archiver(
+                random=rng, population=list(ec.population), archive=list(ec.archive), args=args
+            )
+        else:
+            ec.population = ec.replacer(
+                random=rng,
+                population=ec.population,
+                parents=self._parents,
+                offspring=offspring,
+                args=args,
+            )
+            archived = list(ec.population)
+            if self.archive_offspring:
+                archived += [o for o in offspring if all(o is not p for p in archived)]
+            ec.archive = ec.archiver(random=rng, archive=ec.archive, population=archived, args=args)
+            ec.num_generations += 1
+        self._members = []
+        self._parents = []
+        self._after_generation()
+
+    def _fitness(self, scores: list[float]) -> Any:
+        return emo.Pareto(list(scores)) if self.pareto_fitness else scores[0]
+
+    def _refresh_failures(self, offspring: list[Any]) -> None:
+        """Give every failed individual the failure fitness (see the module's policy)."""
+        worst = self._worst if self._worst is not None else [0.0] * len(self.objectives)
+        for individual in [*offspring, *self._individuals()]:
+            if individual.failed:
+                individual.fitness = self._fitness(worst)
+
+    def _individuals(self) -> list[Any]:
+        """Every individual the strategy holds, each once."""
+        seen: set[int] = set()
+        result = []
+        for individual in [
+            *self._ec.population,
+            *self._ec.archive,
+            *self._parents,
+            *self._extra_individuals(),
+        ]:
+            if id(individual) not in seen:
+                seen.add(id(individual))
+                result.append(individual)
+        return result
+
+    # -- persistence ------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as JSON data: random state, population, archive, generation in flight."""
+        space = self.space
+        table: list[dict[str, Any]] = []
+        numbers: dict[int, int] = {}
+
+        def ref(individual: Any) -> int:
+            if id(individual) not in numbers:
+                numbers[id(individual)] = len(table)
+                table.append(self._individual_state(individual))
+            return numbers[id(individual)]
+
+        ec = self._ec
+        state = header(self.name)
+        state.update(
+            options=dict(self._options),
+            space=space.to_json(),
+            objectives=[[o.metric, o.direction.value] for o in self.objectives],
+            random_state=random_state(self._rng),
+            population_size=self._size,
+            generation=self._generation,
+            num_evaluations=ec.num_evaluations,
+            num_generations=ec.num_generations,
+            args=copy.deepcopy({k: v for k, v in self._args.items() if k != "_ec"}),
+            population=[ref(i) for i in ec.population],
+            archive=[ref(i) for i in ec.archive],
+            parents=[ref(i) for i in self._parents],
+            extra=self._extra_state(ref),
+            members=[
+                {
+                    "candidate": list(m.candidate),
+                    "asked": m.asked,
+                    "told": m.told,
+                    "scores": None if m.scores is None else list(m.scores),
+                }
+                for m in self._members
+            ],
+            worst=None if self._worst is None else list(self._worst),
+            seen=sorted(self._seen),
+        )
+        state["individuals"] = table
+        check_json(state, f"the {self.name!r} strategy's snapshot")
+        return state
+
+    def _individual_state(self, individual: Any) -> dict[str, Any]:
+        fitness = individual.fitness
+        data: dict[str, Any] = {
+            "candidate": list(individual.candidate),
+            "fitness": list(fitness.values) if isinstance(fitness, emo.Pareto) else fitness,
+            "failed": individual.failed,
+        }
+        if hasattr(individual, "grid_location"):
+            data["grid_location"] = individual.grid_location
+        return data
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Return to a state written by :meth:`snapshot` (call after :meth:`setup`)."""
+        space = self.space
+        state = check_header(state, self.name)
+        try:
+            check_same(
+                "search space",
+                state["space"],
+                space.to_json(),
+                "Resume with the study's search space.",
+            )
+            check_same(
+                "objectives",
+                state["objectives"],
+                [[o.metric, o.direction.value] for o in self.objectives],
+                "Resume with the study's objectives.",
+            )
+            if dict(state["options"]) != self._options:
+                self._adopt_options(dict(state["options"]))
+            self._setup()
+            set_random_state(self._rng, state["random_state"])
+            self._size = state["population_size"]
+            self._generation = state["generation"]
+            ec = self._ec
+            ec.num_evaluations = state["num_evaluations"]
+            ec.num_generations = state["num_generations"]
+            self._args.clear()
+            self._args.update(copy.deepcopy(dict(state["args"])))
+            self._args["_ec"] = ec
+            individuals = [self._individual_from(data) for data in state["individuals"]]
+            ec.population = [individuals[i] for i in state["population"]]
+            ec.archive = [individuals[i] for i in state["archive"]]
+            self._parents = [individuals[i] for i in state["parents"]]
+            self._members = []
+            for data in state["members"]:
+                candidate = list(data["candidate"])
+                config, key = self._decode(candidate)
+                scores = None if data["scores"] is None else list(data["scores"])
+                self._members.append(
+                    _Member(candidate, config, key, bool(data["asked"]), bool(data["told"]), scores)
+                )
+            self._worst = None if state["worst"] is None else list(state["worst"])
+            self._seen = set(state["seen"])
+            self._restore_extra(state["extra"], individuals)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            if isinstance(exc, StrategyError):
+                raise
+            raise StrategyError(
+                f"a snapshot of the {self.name!r} strategy must hold everything snapshot() wrote",
+                f"{type(exc).__name__}: {exc}",
+                "Pass the snapshot unchanged.",
+            ) from exc
+
+    def _adopt_options(self, recorded: dict[str, Any]) -> None:
+        """Take the options a snapshot was written with (they decide what comes next)."""
+        space, objectives, seed = self._space, self._objectives, self.seed
+        try:
+            type(self).__init__(self, seed=seed, **recorded)
+        except TypeError as exc:
+            raise StrategyError(
+                f"a snapshot of the {self.name!r} strategy records options it takes",
+                repr(recorded),
+                "Pass the snapshot unchanged.",
+            ) from exc
+        self._space, self._objectives = space, objectives
+
+    def _individual_from(self, data: Mapping[str, Any]) -> Any:
+        individual = Evaluated(list(data["candidate"]), failed=bool(data["failed"]))
+        fitness = data["fitness"]
+        individual.fitness = emo.Pareto(list(fitness)) if self.pareto_fitness else fitness
+        if "grid_location" in data:
+            individual.grid_location = data["grid_location"]
+        return individual
