@@ -1,0 +1,429 @@
+"""A fake AWS account in this process, in which training jobs really run.
+
+moto answers S3, CloudWatch Logs, CloudWatch, IAM and STS; byohpo answers SageMaker's
+training-job operations itself and runs each job's entry point locally as SageMaker's
+framework container would. Every boto3 client created while the fake is active talks to
+it, as with moto's ``mock_aws``::
+
+    with FakeAWS() as fake:
+        sagemaker = boto3.client("sagemaker")
+        sagemaker.create_training_job(...)
+        fake.wait()
+        print(fake.api_calls)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from byohpo.errors import UserError, require_extra
+from byohpo.fake.execution import ExecutionSettings, MetricsFn
+from byohpo.fake.faults import FaultInjector, Faults
+from byohpo.fake.operations import ServiceSettings, TrainingJobService
+from byohpo.fake.protocol import (
+    ServiceError,
+    dispatcher,
+    error_response,
+    json_response,
+    request_context,
+    request_params,
+    request_region,
+)
+from byohpo.fake.runner import JobRunner
+from byohpo.fake.training_jobs import FakeTrainingJob, JobStore, TrainingJobRecord
+from byohpo.fake.transfer import S3Transfer
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+"""moto's account (its STS ``GetCallerIdentity`` answers it)."""
+
+_FAKE_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "FOOBARKEY",
+    "AWS_SECRET_ACCESS_KEY": "FOOBARSECRET",
+}
+_CLEARED_ENVIRONMENT = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE")
+
+
+class FakeAWS:
+    """A fake AWS account: a context manager, or :meth:`start` and :meth:`stop`.
+
+    Options (all keyword-only):
+
+    - ``region``: the default region of clients created inside (``us-east-1``).
+    - ``python``: the interpreter that runs the scripts: a path, or a mapping from training
+      image URI to interpreter (exact URI, else the longest key contained in the URI, else
+      the key ``"*"``); the current interpreter by default.
+    - ``max_concurrent_jobs``: scripts running at once (``os.cpu_count()``); other jobs
+      wait in ``Starting``.
+    - ``startup_seconds`` / ``warm_startup_seconds``: time a job spends ``Starting``
+      (cold, and on a warm pool; 0 and a sixth of cold by default).
+    - ``stop_grace_seconds``: between SIGTERM and SIGKILL when a job is stopped (5).
+    - ``checkpoint_sync_seconds``: how often checkpoints are uploaded while training (5).
+    - ``instant`` and ``metrics_fn``: no script runs; a job's metrics are
+      ``metrics_fn(hyperparameters)`` (decoded as a script sees them), after
+      ``instant_training_seconds`` in ``Training``. The lifecycle and logs are the same.
+    - ``faults``: a :class:`~byohpo.fake.faults.Faults` (none by default).
+    - ``instance_quota``: instances that may be busy at once, for every type or per type;
+      beyond it CreateTrainingJob answers ``ResourceLimitExceeded``.
+    - ``spot_savings``: the share of training time managed spot jobs are not billed (0.7).
+    - ``check_roles``: refuse jobs whose role does not exist in the fake IAM.
+    - ``work_dir``: where each job's ``/opt/ml`` stand-in goes (a temporary directory,
+      removed on :meth:`stop`, by default; a given directory is kept).
+
+    Thread-safe. At most one fake is active in a process at a time. Clients must be created
+    while it is active (or passed to :meth:`patch_client`).
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str = "us-east-1",
+        python: str | Mapping[str, str] | None = None,
+        max_concurrent_jobs: int | None = None,
+        startup_seconds: float = 0.0,
+        warm_startup_seconds: float | None = None,
+        stop_grace_seconds: float = 5.0,
+        checkpoint_sync_seconds: float = 5.0,
+        instant: bool = False,
+        metrics_fn: MetricsFn | None = None,
+        instant_training_seconds: float = 0.0,
+        faults: Faults | None = None,
+        instance_quota: int | Mapping[str, int] | None = None,
+        spot_savings: float = 0.7,
+        check_roles: bool = False,
+        work_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        _check_options(
+            python=python,
+            max_concurrent_jobs=max_concurrent_jobs,
+            seconds={
+                "startup_seconds": startup_seconds,
+                "warm_startup_seconds": warm_startup_seconds or 0.0,
+                "stop_grace_seconds": stop_grace_seconds,
+                "checkpoint_sync_seconds": checkpoint_sync_seconds,
+                "instant_training_seconds": instant_training_seconds,
+            },
+            spot_savings=spot_savings,
+        )
+        if metrics_fn is not None and not instant:
+            raise UserError(
+                "metrics_fn is only used in instant mode",
+                "metrics_fn without instant=True",
+                "Pass instant=True, or drop metrics_fn to run the scripts.",
+            )
+        self.region = region
+        self.account_id = DEFAULT_ACCOUNT_ID
+        self.faults = faults or Faults()
+        self._execution = ExecutionSettings(
+            account_id=self.account_id,
+            work_dir=Path(),  # chosen at start
+            python=python,
+            stop_grace_seconds=stop_grace_seconds,
+            checkpoint_sync_seconds=checkpoint_sync_seconds,
+            instant=instant,
+            metrics_fn=metrics_fn,
+            instant_training_seconds=instant_training_seconds,
+        )
+        self._service_settings = ServiceSettings(
+            account_id=self.account_id,
+            spot_savings=spot_savings,
+            instance_quota=instance_quota,
+            check_roles=check_roles,
+        )
+        self._max_concurrent_jobs = max_concurrent_jobs or os.cpu_count() or 1
+        self._startup_seconds = startup_seconds
+        self._warm_startup_seconds = (
+            startup_seconds / 6 if warm_startup_seconds is None else warm_startup_seconds
+        )
+        self._given_work_dir = Path(work_dir) if work_dir is not None else None
+        self._lock = threading.Lock()
+        self._api_calls: Counter[str] = Counter()
+        self._aws_calls: Counter[str] = Counter()
+        self._active = False
+        self._mock: Any = None
+        self._saved_environment: dict[str, str | None] = {}
+        self._internal_clients: list[BaseClient] = []
+        self._internal_configs: set[int] = set()
+        self._store = JobStore()
+        self._runner: JobRunner | None = None
+        self._service: TrainingJobService | None = None
+        self._injector: FaultInjector | None = None
+        self.work_dir: Path | None = None
+        """The directory holding each job's ``/opt/ml`` stand-in (set while active)."""
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeAWS:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    def start(self) -> None:
+        """Activate the fake: moto's mocks, fake credentials, the job runner. Not re-entrant."""
+        if self._active:
+            raise RuntimeError("This FakeAWS is already started.")
+        if dispatcher.busy:
+            raise RuntimeError(
+                "Another fake AWS is already active; stop it before starting a new one."
+            )
+        moto = require_extra("moto", "moto", "fake", "The fake AWS (dry runs)")
+        self._set_environment()
+        try:
+            self._mock = moto.mock_aws()  # type: ignore[attr-defined]
+            self._mock.start()
+            self._store = JobStore()
+            self._api_calls.clear()
+            self._aws_calls.clear()
+            s3 = self._internal_client("s3")
+            cloudwatch = self._internal_client("cloudwatch")
+            iam = self._internal_client("iam")
+            if self._given_work_dir is not None:
+                self._given_work_dir.mkdir(parents=True, exist_ok=True)
+                self.work_dir = self._given_work_dir
+            else:
+                self.work_dir = Path(tempfile.mkdtemp(prefix="byohpo-fake-"))
+            transfer = S3Transfer(s3)  # type: ignore[arg-type]
+            self._injector = FaultInjector(self.faults)
+            self._runner = JobRunner(
+                self._store,
+                dataclasses.replace(self._execution, work_dir=self.work_dir),
+                transfer,
+                cloudwatch,
+                max_concurrent_jobs=self._max_concurrent_jobs,
+                startup_seconds=self._startup_seconds,
+                warm_startup_seconds=self._warm_startup_seconds,
+            )
+            self._service = TrainingJobService(
+                self._store,
+                self._service_settings,
+                self._injector,
+                transfer,
+                on_create=self._runner.submit,
+                role_exists=lambda arn: _role_exists(iam, arn),
+            )
+            dispatcher.activate(self._handle)
+            self._runner.start()
+            self._active = True
+        except BaseException:
+            self._teardown()
+            raise
+
+    def stop(self) -> None:
+        """Kill every job, deactivate the mocks, restore the environment. Idempotent."""
+        if self._active:
+            self._teardown()
+
+    def _teardown(self) -> None:
+        self._active = False
+        if self._runner is not None:
+            self._runner.shutdown()
+        dispatcher.deactivate(self._handle)
+        for client in self._internal_clients:
+            client.close()
+        self._internal_clients.clear()
+        self._internal_configs.clear()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        self._restore_environment()
+        if self.work_dir is not None and self._given_work_dir is None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+        self.work_dir = None
+
+    def _set_environment(self) -> None:
+        self._saved_environment = {
+            name: os.environ.get(name)
+            for name in (*_FAKE_ENVIRONMENT, *_CLEARED_ENVIRONMENT, "AWS_DEFAULT_REGION")
+        }
+        os.environ.update(_FAKE_ENVIRONMENT)
+        os.environ["AWS_DEFAULT_REGION"] = self.region
+        for name in _CLEARED_ENVIRONMENT:
+            os.environ.pop(name, None)
+
+    def _restore_environment(self) -> None:
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment = {}
+
+    def _internal_client(self, service: str) -> BaseClient:
+        session = _internal_session()
+        client: BaseClient = session.client(  # type: ignore[call-overload]
+            service, region_name=self.region
+        )
+        self._internal_clients.append(client)
+        self._internal_configs.add(id(client.meta.config))
+        return client
+
+    # --- the requests ---------------------------------------------------------------------
+
+    def _handle(
+        self, service: str, operation: str, request: AWSPreparedRequest
+    ) -> AWSResponse | None:
+        if id(request_context(request).get("client_config")) in self._internal_configs:
+            return None
+        if service != "sagemaker":
+            with self._lock:
+                self._aws_calls[f"{service}.{operation}"] += 1
+            return None
+        with self._lock:
+            self._api_calls[operation] += 1
+        service_api, injector = self._service, self._injector
+        if service_api is None or injector is None:
+            return None
+        try:
+            if injector.throttle(operation):
+                raise ServiceError("ThrottlingException", "Rate exceeded")
+            result = service_api.call(operation, request_region(request), request_params(request))
+        except ServiceError as error:
+            return error_response(request, error)
+        except Exception:
+            logger.exception("The fake SageMaker failed to answer %s", operation)
+            internal = ServiceError("InternalFailure", "An internal error occurred.", status=500)
+            return error_response(request, internal)
+        return None if result is None else json_response(request, result)
+
+    # --- what tests and reports read ------------------------------------------------------
+
+    @property
+    def api_calls(self) -> Counter[str]:
+        """SageMaker calls received (throttled and failed ones included), by operation.
+
+        A copy; the count restarts at :meth:`start` and :meth:`reset_counters`.
+        """
+        with self._lock:
+            return Counter(self._api_calls)
+
+    @property
+    def aws_calls(self) -> Counter[str]:
+        """Calls to the other services, by ``"service.Operation"`` (``"cloudwatch-logs.
+        GetLogEvents"``, ``"s3.PutObject"``); the fake's own transfers are not counted."""
+        with self._lock:
+            return Counter(self._aws_calls)
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self._api_calls.clear()
+            self._aws_calls.clear()
+
+    def jobs(self) -> list[FakeTrainingJob]:
+        """A snapshot of every job, oldest first (after :meth:`stop`, the last run's jobs)."""
+        with self._store.lock:
+            return [JobStore.snapshot(r) for r in self._store.all()]
+
+    def job(self, name: str) -> FakeTrainingJob:
+        """A snapshot of one job; ``KeyError`` if there is none of that name."""
+        with self._store.lock:
+            record = self._store.find(name)
+            if record is None:
+                raise KeyError(name)
+            return JobStore.snapshot(record)
+
+    @property
+    def running_jobs(self) -> list[str]:
+        """Names of the jobs whose script (or instant run) is being carried out now."""
+        return self._runner.running_jobs if self._runner is not None else []
+
+    def wait(self, *names: str, timeout: float | None = 60.0) -> list[FakeTrainingJob]:
+        """Block until the named jobs (all jobs if none is named) are terminal.
+
+        Returns their snapshots; raises ``TimeoutError`` after ``timeout`` seconds.
+        """
+        wanted = {n.lower() for n in names}
+
+        def selected() -> list[TrainingJobRecord]:
+            records = self._store.all()
+            return [r for r in records if not wanted or r.name.lower() in wanted]
+
+        def done() -> bool:
+            records = selected()
+            if wanted and len({r.name.lower() for r in records}) < len(wanted):
+                return False
+            return all(r.status.is_terminal for r in records)
+
+        if not self._store.wait_until(done, timeout):
+            busy = [r.name for r in selected() if not r.status.is_terminal]
+            raise TimeoutError(f"Jobs still running after {timeout} seconds: {busy}")
+        with self._store.lock:
+            return [JobStore.snapshot(r) for r in selected()]
+
+    def session(self) -> boto3.session.Session:
+        """A boto3 session in the fake's region (create it while the fake is active)."""
+        return boto3.session.Session(region_name=self.region)
+
+    @staticmethod
+    def patch_client(client: BaseClient) -> None:
+        """Make a client created before the fake started talk to it (as moto's
+        ``patch_client``)."""
+        dispatcher.register_on(client.meta.events)
+
+
+@functools.cache
+def _internal_session() -> boto3.session.Session:
+    """The session of the fake's own clients, kept across fakes: loading the service models
+    again at every start would make each start slow."""
+    return boto3.session.Session(
+        aws_access_key_id=_FAKE_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=_FAKE_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def _role_exists(iam: BaseClient, arn: str) -> bool:
+    name = arn.rsplit("/", 1)[-1]
+    try:
+        iam.get_role(RoleName=name)  # type: ignore[attr-defined]
+    except ClientError:
+        return False
+    return True
+
+
+def _check_options(
+    *,
+    python: str | Mapping[str, str] | None,
+    max_concurrent_jobs: int | None,
+    seconds: Mapping[str, float],
+    spot_savings: float,
+) -> None:
+    if isinstance(python, str) and shutil.which(python) is None:
+        raise UserError(
+            "python must be the path of an executable Python interpreter",
+            python,
+            "Pass for example the bin/python of the virtual environment the scripts need.",
+        )
+    if max_concurrent_jobs is not None and max_concurrent_jobs < 1:
+        raise UserError("max_concurrent_jobs must be at least 1", max_concurrent_jobs, None)
+    for name, value in seconds.items():
+        if value < 0:
+            raise UserError(f"{name} must be >= 0", value, None)
+    if not 0.0 <= spot_savings < 1.0:
+        raise UserError("spot_savings must be a fraction in [0, 1)", spot_savings, None)
