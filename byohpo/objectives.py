@@ -37,19 +37,18 @@ class Direction(StrEnum):
             ) from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Objective:
     """A metric (as named in the job's metric definitions) and whether bigger is better."""
 
     metric: str
-    direction: Direction = Direction.MAXIMIZE
+    direction: Direction
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.metric, str) or not self.metric:
-            raise UserError(
-                "an objective names a metric", repr(self.metric), "Give the metric's name."
-            )
-        object.__setattr__(self, "direction", Direction.parse(self.direction, self.metric))
+    def __init__(self, metric: str, direction: Direction | str = Direction.MAXIMIZE) -> None:
+        if not isinstance(metric, str) or not metric:
+            raise UserError("an objective names a metric", repr(metric), "Give the metric's name.")
+        object.__setattr__(self, "metric", metric)
+        object.__setattr__(self, "direction", Direction.parse(direction, metric))
 
     @property
     def maximize(self) -> bool:

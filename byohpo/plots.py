@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from byohpo.results import StudyResult
 
-__all__ = ["plot_parameters", "plot_pareto", "plot_progress"]
+__all__ = ["plot_comparison", "plot_parameters", "plot_pareto", "plot_progress"]
 
 _POINT = "C0"
 _FAILED = "C3"
@@ -300,7 +300,8 @@ def plot_comparison(results: Mapping[str, StudyResult], *, objective: str | None
         ax.plot(np.arange(1, len(best) + 1), best.to_numpy(), drawstyle="steps-post", label=label)
     ax.set_xlabel("jobs paid for")
     ax.set_ylabel(_axis_label(first, metric))
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ticker: Any = require_extra("matplotlib.ticker", "matplotlib", "plots", "Plotting")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.legend(loc="best", fontsize="small")
     figure.suptitle(f"best {metric} so far")
     return figure

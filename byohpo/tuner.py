@@ -193,10 +193,10 @@ class Tuner:
             "job": self.job.to_json(),
             "metric_names": list(self.job.metric_definitions),
             "objectives": [
-                {"metric": o.metric, "direction": o.direction.value} for o in self.objectives
+                {"metric": o.metric, "direction": str(o.direction)} for o in self.objectives
             ],
             "strategy": self.strategy.name or type(self.strategy).__name__,
-            "strategy_options": self.strategy_options,
+            "strategy_options": dict(getattr(self.strategy, "options", self.strategy_options)),
             "mode": self.mode,
             "max_jobs": self.max_jobs,
             "max_parallel_jobs": self.max_parallel_jobs,

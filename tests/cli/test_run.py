@@ -1,4 +1,4 @@
-"""`byohpo run STUDY.toml --dry-run` from start to end, for every strategy, then the other commands."""
+"""`byohpo run STUDY.toml --dry-run` end to end for every strategy, then the other commands."""
 
 from __future__ import annotations
 
