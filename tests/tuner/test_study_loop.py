@@ -196,3 +196,38 @@ def test_an_existing_study_is_not_overwritten(
     tuner().run()
     with pytest.raises(UserError, match=r"already exists.*Tuner.resume\('once'\)"):
         tuner().run()
+
+
+def test_throttling_and_failing_jobs_lose_nothing_in_a_50_job_study(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    from byohpo.backends.retry import RetryPolicy
+
+    faults = Faults(seed=3, throttle_rate=0.3, job_failure_rate=0.1)
+    with instant_fake(faults=faults, retry=RetryPolicy(base_delay=0.001, max_delay=0.01)) as fake:
+        result = byohpo.Tuner(
+            job,
+            space,
+            strategy="random",
+            objective="validation:accuracy",
+            mode="async",
+            max_jobs=50,
+            max_parallel_jobs=5,
+            backend=fake,
+            study_name="faulty",
+            seed=8,
+            progress=False,
+        ).run()
+        jobs_in_fake = {j.name: j for j in fake.aws.jobs()}
+        throttled = sum(fake.throttled_calls.values())
+    table = result.table()
+    paid = table[table["duplicate_of"].isna()]
+    assert throttled > 0
+    assert len(paid) == 50 == len(jobs_in_fake)  # no twin, no job forgotten
+    assert set(paid["job_name"]) == set(jobs_in_fake)
+    for _, row in paid.iterrows():
+        fake_job = jobs_in_fake[row["job_name"]]
+        assert row["status"] == fake_job.status.value
+        if row["status"] == "Failed":
+            assert row["failure_reason"] == fake_job.failure_reason
+    assert (paid["status"] == "Failed").sum() > 0
