@@ -133,11 +133,16 @@ class StudyLoop:
                 self._account(t)
         if self.trials:
             self.generation = max(t.generation for t in self.trials.values())
+        answered = []
         for tid, t in sorted(self.trials.items()):
             if t.has_result:
                 continue
             if t.duplicate_of is not None:
-                self.waiting[tid] = t.duplicate_of
+                original = self._latest_retry(t.duplicate_of)
+                if self.trials[original].has_result:
+                    answered.append((tid, original))  # the answer was not recorded in time
+                else:
+                    self.waiting[tid] = original
             elif t.job_name and t.job_name in live_jobs:
                 self.in_flight[tid] = t.job_name
             elif t.job_name:
@@ -147,6 +152,8 @@ class StudyLoop:
             for tid in log.result_order
             if not self.trials[tid].told and tid not in self._retried_by
         ]
+        for duplicate, original in answered:
+            self._answer_duplicate(duplicate, original)
         self._batch_closed = not (self.in_flight or self.waiting or self.unlaunched)
         self._fresh_from = len(self.trials)
 

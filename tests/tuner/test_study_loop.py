@@ -231,3 +231,39 @@ def test_throttling_and_failing_jobs_lose_nothing_in_a_50_job_study(
         if row["status"] == "Failed":
             assert row["failure_reason"] == fake_job.failure_reason
     assert (paid["status"] == "Failed").sum() > 0
+
+
+def test_resume_answers_a_duplicate_whose_original_finished_before_the_crash(
+    job: byohpo.TrainingJob, studies: Path
+) -> None:
+    tiny = byohpo.SearchSpace(
+        {"x": byohpo.Categorical([0.3]), "y": byohpo.Integer(6, 7), "kind": byohpo.Static("b")}
+    )
+    with instant_fake() as fake:
+        result = byohpo.Tuner(
+            job,
+            tiny,
+            strategy="random",
+            objective="validation:accuracy",
+            max_jobs=3,
+            max_parallel_jobs=1,
+            backend=fake,
+            study_name="crash",
+            seed=0,
+            progress=False,
+        ).run()
+        log = studies / "crash" / "events.jsonl"
+        lines = log.read_text().splitlines()
+        # Cut the log as a crash would have: after a duplicate was asked, before its answer.
+        asked_dup = next(
+            i
+            for i, line in enumerate(lines)
+            if '"event":"asked"' in line and '"duplicate_of":0' in line
+        )
+        log.write_text("\n".join(lines[: asked_dup + 1]) + "\n")
+        resumed = byohpo.Tuner.resume("crash", backend=fake, progress=False)
+    table = resumed.table()
+    duplicate = table[table["duplicate_of"] == 0].iloc[0]
+    assert duplicate["status"] == "Completed"
+    assert duplicate["objective"] == table.loc[table["trial_id"] == 0, "objective"].iloc[0]
+    assert len(table) >= len(result.table()) - 1
