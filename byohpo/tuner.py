@@ -344,6 +344,7 @@ class Tuner:
             )
             raise
         finally:
+            self.backend.close()  # a fake the study started itself stops here too
             if reason is not None:
                 self.stop_reason = reason
                 if reason != "interrupted":

@@ -62,3 +62,11 @@ def studies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def instant_fake(**options: Any) -> byohpo.FakeSageMaker:
     options.setdefault("metrics_fn", quadratic)
     return byohpo.FakeSageMaker(instant=True, min_poll_interval=0.01, **options)
+
+
+def study(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, backend: Any, name: str, **options: Any
+) -> byohpo.Tuner:
+    """A quiet Tuner maximizing validation accuracy, as most tests here want it."""
+    options = {"objective": "validation:accuracy", "progress": False, **options}
+    return byohpo.Tuner(job, space, backend=backend, study_name=name, **options)

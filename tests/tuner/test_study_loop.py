@@ -9,25 +9,23 @@ import pytest
 import byohpo
 from byohpo.errors import StudyStopped, UserError
 from byohpo.fake.faults import FailureKind, Faults
-from tests.tuner.conftest import instant_fake
+from tests.tuner.conftest import instant_fake, study
 
 
 def test_a_generational_study_launches_whole_generations_and_accounts_for_every_job(
     job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
 ) -> None:
     with instant_fake() as fake:
-        result = byohpo.Tuner(
+        result = study(
             job,
             space,
+            fake,
+            "gen",
             strategy="ga",
             strategy_options={"population_size": 4},
-            objective="validation:accuracy",
             max_jobs=12,
             max_parallel_jobs=4,
-            backend=fake,
-            study_name="gen",
             seed=3,
-            progress=False,
         ).run()
         created = fake.api_calls["CreateTrainingJob"]
     table = result.table()
@@ -54,18 +52,16 @@ def test_async_mode_refills_slots_and_refuses_generational_strategies(
             progress=False,
         )
     with instant_fake() as fake:
-        result = byohpo.Tuner(
+        result = study(
             job,
             space,
+            fake,
+            "async",
             strategy="random",
-            objective="validation:accuracy",
             mode="async",
             max_jobs=10,
             max_parallel_jobs=3,
-            backend=fake,
-            study_name="async",
             seed=1,
-            progress=False,
         ).run()
     assert result.jobs_launched + int(result.table()["duplicate_of"].notna().sum()) >= 10
     assert result.jobs_launched == 10
@@ -78,17 +74,8 @@ def test_a_configuration_already_evaluated_is_not_paid_for_twice(
         {"x": byohpo.Categorical([0.1, 0.3]), "y": byohpo.Integer(6, 7), "kind": byohpo.Static("b")}
     )
     with instant_fake() as fake:
-        result = byohpo.Tuner(
-            job,
-            tiny,
-            strategy="random",
-            objective="validation:accuracy",
-            max_jobs=4,
-            max_parallel_jobs=2,
-            backend=fake,
-            study_name="dups",
-            seed=0,
-            progress=False,
+        result = study(
+            job, tiny, fake, "dups", strategy="random", max_jobs=4, max_parallel_jobs=2, seed=0
         ).run()
         created = fake.api_calls["CreateTrainingJob"]
     table = result.table()
@@ -107,17 +94,15 @@ def test_a_broken_training_script_stops_the_study_after_one_generation(
 ) -> None:
     faults = Faults(seed=1, job_failure_rate=1.0, job_failure_kinds=(FailureKind.ALGORITHM,))
     with instant_fake(faults=faults) as fake:
-        tuner = byohpo.Tuner(
+        tuner = study(
             job,
             space,
+            fake,
+            "broken",
             strategy="ga",
             strategy_options={"population_size": 4},
-            objective="validation:accuracy",
             max_jobs=40,
             max_parallel_jobs=4,
-            backend=fake,
-            study_name="broken",
-            progress=False,
         )
         with pytest.raises(StudyStopped, match="failed the same way") as info:
             tuner.run()
@@ -133,17 +118,8 @@ def test_jobs_that_fail_for_sagemakers_own_reasons_are_retried(
 ) -> None:
     faults = Faults(seed=4, job_failure_rate=0.3, job_failure_kinds=(FailureKind.INTERNAL,))
     with instant_fake(faults=faults) as fake:
-        result = byohpo.Tuner(
-            job,
-            space,
-            strategy="random",
-            objective="validation:accuracy",
-            max_jobs=16,
-            max_parallel_jobs=4,
-            backend=fake,
-            study_name="retry",
-            seed=2,
-            progress=False,
+        result = study(
+            job, space, fake, "retry", strategy="random", max_jobs=16, max_parallel_jobs=4, seed=2
         ).run()
     table = result.table()
     retries = table[table["retry_of"].notna()]
@@ -160,19 +136,18 @@ def test_the_cost_budget_ends_the_study_and_says_so(
     job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
 ) -> None:
     with instant_fake(instant_training_seconds=0.3) as fake:
-        result = byohpo.Tuner(
+        tuner = study(
             job,
             space,
+            fake,
+            "cost",
             strategy="random",
-            objective="validation:accuracy",
             max_jobs=50,
             max_parallel_jobs=2,
-            backend=fake,
-            study_name="cost",
             max_cost=5.0,
-            prices={"ml.m5.large": 36000.0},
-            progress=False,  # $10 a second
-        ).run()
+            prices={"ml.m5.large": 36000.0},  # $10 a second
+        )
+        result = tuner.run()
     assert (result.stop_reason or "").startswith("max_cost reached")
     assert result.jobs_launched < 50
 
@@ -181,16 +156,8 @@ def test_an_existing_study_is_not_overwritten(
     job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
 ) -> None:
     def tuner() -> byohpo.Tuner:
-        return byohpo.Tuner(
-            job,
-            space,
-            strategy="random",
-            objective="validation:accuracy",
-            max_jobs=2,
-            max_parallel_jobs=2,
-            backend=instant_fake(),
-            study_name="once",
-            progress=False,
+        return study(
+            job, space, instant_fake(), "once", strategy="random", max_jobs=2, max_parallel_jobs=2
         )
 
     tuner().run()
@@ -205,18 +172,16 @@ def test_throttling_and_failing_jobs_lose_nothing_in_a_50_job_study(
 
     faults = Faults(seed=3, throttle_rate=0.3, job_failure_rate=0.1)
     with instant_fake(faults=faults, retry=RetryPolicy(base_delay=0.001, max_delay=0.01)) as fake:
-        result = byohpo.Tuner(
+        result = study(
             job,
             space,
+            fake,
+            "faulty",
             strategy="random",
-            objective="validation:accuracy",
             mode="async",
             max_jobs=50,
             max_parallel_jobs=5,
-            backend=fake,
-            study_name="faulty",
             seed=8,
-            progress=False,
         ).run()
         jobs_in_fake = {j.name: j for j in fake.aws.jobs()}
         throttled = sum(fake.throttled_calls.values())
@@ -240,17 +205,8 @@ def test_resume_answers_a_duplicate_whose_original_finished_before_the_crash(
         {"x": byohpo.Categorical([0.3]), "y": byohpo.Integer(6, 7), "kind": byohpo.Static("b")}
     )
     with instant_fake() as fake:
-        result = byohpo.Tuner(
-            job,
-            tiny,
-            strategy="random",
-            objective="validation:accuracy",
-            max_jobs=3,
-            max_parallel_jobs=1,
-            backend=fake,
-            study_name="crash",
-            seed=0,
-            progress=False,
+        result = study(
+            job, tiny, fake, "crash", strategy="random", max_jobs=3, max_parallel_jobs=1, seed=0
         ).run()
         log = studies / "crash" / "events.jsonl"
         lines = log.read_text().splitlines()
