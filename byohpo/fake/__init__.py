@@ -1,4 +1,4 @@
-"""A dry run of a study: the SageMaker backend against a fake AWS in this process.
+"""A dry run of a study: the SageMaker backend against a fake AWS.
 
 :class:`FakeSageMaker` is the backend to hand to the tuner for a dry run. It
 owns a :class:`~byohpo.fake.aws.FakeAWS`: moto answers S3, CloudWatch Logs,
@@ -7,12 +7,19 @@ each job's entry point locally as the framework container would. The backend
 is the production one (:class:`~byohpo.backends.sagemaker.SageMakerBackend`)
 talking boto3 to the fake, so a dry run exercises the same code as a cloud run.
 
+The fake lives in this process by default. With ``service=DIR`` it lives in a
+background process of its own (:mod:`byohpo.fake.service`), which outlives
+this one as SageMaker outlives a crashed orchestrator: its jobs keep running,
+and a later process (``byohpo resume``) finds them again from ``DIR``.
+
 moto is imported when the fake starts, not when this module is imported.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -20,8 +27,16 @@ from typing import TYPE_CHECKING, Any
 
 from byohpo.backends.retry import RetryPolicy
 from byohpo.backends.sagemaker import SageMakerBackend
-from byohpo.errors import MissingExtraError
+from byohpo.errors import MissingExtraError, UserError
 from byohpo.fake.faults import FailureKind, Faults
+from byohpo.fake.service_client import (
+    DEFAULT_IDLE_TIMEOUT,
+    ServiceEnvironment,
+    ServiceStart,
+    find_service,
+    start_service,
+    stop_service,
+)
 from byohpo.job import TrainingJob
 from byohpo.job_checks import bucket_of
 
@@ -30,13 +45,32 @@ if TYPE_CHECKING:
 
     from byohpo.fake.aws import FakeAWS
 
-__all__ = ["FailureKind", "FakeSageMaker", "Faults"]
+__all__ = ["FailureKind", "FakeSageMaker", "Faults", "find_service", "stop_service"]
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_IMAGE = "byohpo-fake/{framework}:{version}"
 """The image a job names on the fake when its framework image cannot be looked up (the
 SageMaker SDK is not installed). The fake pulls no image, so any name will do."""
+
+SERVICE_OPTIONS = frozenset(
+    {
+        "python",
+        "max_concurrent_jobs",
+        "startup_seconds",
+        "warm_startup_seconds",
+        "stop_grace_seconds",
+        "checkpoint_sync_seconds",
+        "instance_quota",
+        "spot_savings",
+        "check_roles",
+        "work_dir",
+    }
+)
+"""The ``aws_options`` a fake-AWS service takes (plain values that cross a process boundary)."""
+
+INPUTS_FILE = "inputs.json"
+"""In a service's directory: the local inputs put in its S3, to put again in a new service."""
 
 
 class FakeSageMaker(SageMakerBackend):
@@ -71,6 +105,17 @@ class FakeSageMaker(SageMakerBackend):
     metrics come from the function), ``instant_training_seconds``, ``faults``
     (:class:`~byohpo.fake.faults.Faults`: throttling, capacity errors,
     failing jobs, ...), ``instance_quota``, ``work_dir``, ...
+
+    ``service=DIR`` puts the fake AWS in a background process instead (found
+    in, or started for, the state directory ``DIR``; see
+    :mod:`byohpo.fake.service_client`). Clients then reach it through
+    ``AWS_ENDPOINT_URL`` while the fake is started here. Stopping this backend
+    leaves the service and its jobs running: it ends by itself after
+    ``service_idle_timeout`` seconds with no job running and no request (0:
+    never), or with :func:`stop_service`. A service takes the plain options of
+    :data:`SERVICE_OPTIONS` only, and they apply when it is started, not when
+    it is found. After :meth:`start`, :attr:`service` says whether the service
+    was found running or started, and which earlier service of ``DIR`` is gone.
     """
 
     def __init__(
@@ -81,6 +126,8 @@ class FakeSageMaker(SageMakerBackend):
         retry: RetryPolicy | None = None,
         min_poll_interval: float = 0.2,
         list_calls_per_second: float | None = None,
+        service: str | os.PathLike[str] | None = None,
+        service_idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         **aws_options: Any,
     ) -> None:
         super().__init__(
@@ -89,14 +136,40 @@ class FakeSageMaker(SageMakerBackend):
             min_poll_interval=min_poll_interval,
             list_calls_per_second=list_calls_per_second,
         )
+        self._fake_region = region
         self._inputs = dict(inputs or {})
         self._started_by_open = False
+        self._aws: FakeAWS | None = None
+        self.service_dir = Path(service) if service is not None else None
+        """The state directory of the fake-AWS service, or ``None`` for a fake in this process."""
+        self.service: ServiceStart | None = None
+        """Once started on a service: where it answers, whether it was found or started."""
+        self._service_idle_timeout = service_idle_timeout
+        self._service_options = _service_options(aws_options, region) if service is not None else {}
+        self._environment: ServiceEnvironment | None = None
+        if self.service_dir is not None:
+            return
         try:
             from byohpo.fake.aws import FakeAWS
         except ImportError as exc:  # pragma: no cover - boto3 is a core dependency
             raise MissingExtraError("moto", "fake", "The fake SageMaker (dry runs)") from exc
-        self.aws: FakeAWS = FakeAWS(region=region, **aws_options)
-        """The fake AWS account: its jobs, its call counts, its faults."""
+        self._aws = FakeAWS(region=region, **aws_options)
+
+    @property
+    def aws(self) -> FakeAWS:
+        """The fake AWS account in this process: its jobs, its call counts, its faults."""
+        if self._aws is None:
+            raise RuntimeError(
+                f"This FakeSageMaker's fake AWS runs in a service of its own ({self.service_dir}):"
+                " ask it with boto3 clients created while the fake is started (AWS_ENDPOINT_URL "
+                "points at it)."
+            )
+        return self._aws
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The service's endpoint URL while started on a service, else ``None``."""
+        return self.service.endpoint.url if self.service is not None else None
 
     # -- the fake's lifetime ------------------------------------------------------------------
     def __enter__(self) -> FakeSageMaker:
@@ -113,30 +186,66 @@ class FakeSageMaker(SageMakerBackend):
 
     @property
     def active(self) -> bool:
-        return self.aws.active
+        if self._aws is None:
+            return self._environment is not None
+        return self._aws.active
 
     def start(self) -> None:
-        """Start the fake AWS (idempotent); boto3 clients created from now on talk to it."""
-        if self.aws.active:
+        """Start the fake AWS (idempotent); boto3 clients created from now on talk to it.
+
+        On a service: find the directory's running service or start one, and point boto3 at
+        it. The inputs are put in its S3 when given, and again in a new service when an
+        earlier one of the directory is gone.
+        """
+        if self.active:
             return
-        self.aws.start()
+        if self._aws is not None:
+            self._aws.start()
+        else:
+            assert self.service_dir is not None  # no fake here: a service
+            self.service = start_service(
+                self.service_dir,
+                idle_timeout=self._service_idle_timeout,
+                options=self._service_options,
+            )
+            self._environment = ServiceEnvironment(self.service.endpoint.url, self._fake_region)
+            self._environment.apply()
         try:
+            if self.service is not None and self.service_dir is not None:
+                self._remember_inputs(self.service, self.service_dir)
             self._put_inputs()
         except BaseException:
-            self.aws.stop()
+            self._stop_here()
             raise
+
+    def _remember_inputs(self, service: ServiceStart, service_dir: Path) -> None:
+        """Record the inputs next to the service; a new service gets the recorded ones."""
+        inputs_file = service_dir / INPUTS_FILE
+        if self._inputs:
+            recorded = {uri: str(Path(local).resolve()) for uri, local in self._inputs.items()}
+            inputs_file.write_text(json.dumps(recorded, indent=1) + "\n")
+        elif not service.found and inputs_file.exists():
+            self._inputs = json.loads(inputs_file.read_text())  # a new service: put them again
+
+    def _stop_here(self) -> None:
+        if self._aws is not None:
+            self._aws.stop()
+        elif self._environment is not None:
+            self._environment.restore()
+            self._environment = None
 
     def shutdown(self) -> None:
         """Stop the fake: its jobs are killed and its state is gone. Idempotent.
 
+        On a service, only this process lets go of it: the service and its jobs go on.
         (``stop(job_name)`` is the backend's: it stops one training job.)
         """
         super().close()
         self._started_by_open = False
-        self.aws.stop()
+        self._stop_here()
 
     def open(self, study_name: str, job: TrainingJob) -> None:
-        if not self.aws.active:
+        if not self.active:
             self.start()
             self._started_by_open = True
         super().open(study_name, job)
@@ -149,7 +258,11 @@ class FakeSageMaker(SageMakerBackend):
 
     # -- what a dry run needs -------------------------------------------------------------------
     def _make_session(self) -> boto3.Session:
-        return self.aws.session()
+        if self._aws is not None:
+            return self._aws.session()
+        import boto3
+
+        return boto3.session.Session(region_name=self._fake_region)
 
     def _training_image(self, job: TrainingJob, region: str) -> str:
         try:
@@ -165,12 +278,18 @@ class FakeSageMaker(SageMakerBackend):
         uris = [output_path, *job.inputs.values()]
         uris += [u for u in (job.checkpoint_s3_uri, job.source_dir) if u and u.startswith("s3://")]
         for bucket in dict.fromkeys(bucket_of(uri) for uri in uris):
-            self._ensure_bucket(bucket, self.aws.region)
+            self._ensure_bucket(bucket, self._fake_region)
 
     def _put_inputs(self) -> None:
         if not self._inputs:
             return
-        s3 = self.aws.session().client("s3")
+        s3 = self._make_session().client("s3")
+        try:
+            self._upload_inputs(s3)
+        finally:
+            s3.close()
+
+    def _upload_inputs(self, s3: Any) -> None:
         for uri, local in self._inputs.items():
             bucket = bucket_of(uri)
             prefix = uri[len(f"s3://{bucket}/") :].rstrip("/")
@@ -184,3 +303,23 @@ class FakeSageMaker(SageMakerBackend):
                 relative = file.relative_to(path).as_posix() if path.is_dir() else file.name
                 key = f"{prefix}/{relative}" if prefix else relative
                 s3.upload_file(str(file), bucket, key)
+
+
+def _service_options(options: Mapping[str, Any], region: str) -> dict[str, Any]:
+    unknown = sorted(set(options) - SERVICE_OPTIONS)
+    if unknown:
+        raise UserError(
+            f"a fake-AWS service takes only the options {sorted(SERVICE_OPTIONS)}",
+            f"{unknown} with service=...",
+            "Drop them, or use the fake in this process (no service=).",
+        )
+    plain = {k: str(v) if isinstance(v, os.PathLike) else v for k, v in options.items()}
+    try:
+        json.dumps(plain)
+    except TypeError as exc:
+        raise UserError(
+            "the options of a fake-AWS service must be plain values (text, numbers, mappings)",
+            repr(options),
+            "Pass paths as text and quotas as numbers.",
+        ) from exc
+    return {"region": region, **plain}

@@ -38,11 +38,12 @@ from byohpo.fake.faults import FaultInjector, Faults
 from byohpo.fake.operations import ServiceSettings, TrainingJobService
 from byohpo.fake.protocol import (
     ServiceError,
+    answer_response,
+    decode_params,
     dispatcher,
-    error_response,
-    json_response,
+    error_payload,
+    request_body,
     request_context,
-    request_params,
     request_region,
 )
 from byohpo.fake.runner import JobRunner
@@ -296,6 +297,18 @@ class FakeAWS:
             with self._lock:
                 self._aws_calls[f"{service}.{operation}"] += 1
             return None
+        answer = self.answer_sagemaker(operation, request_region(request), request_body(request))
+        return None if answer is None else answer_response(request, *answer)
+
+    def answer_sagemaker(
+        self, operation: str, region: str, body: bytes | str | None
+    ) -> tuple[int, dict[str, Any]] | None:
+        """SageMaker's answer to one request: ``(HTTP status, JSON payload)``, or ``None`` when
+        the fake leaves the operation to moto. ``body`` is the JSON 1.1 request body.
+
+        Counts the call (:attr:`api_calls`), injects throttling. Thread-safe. This is how the
+        fake answers in this process and, through :mod:`byohpo.fake.service`, over HTTP.
+        """
         with self._lock:
             self._api_calls[operation] += 1
         service_api, injector = self._service, self._injector
@@ -304,14 +317,14 @@ class FakeAWS:
         try:
             if injector.throttle(operation):
                 raise ServiceError("ThrottlingException", "Rate exceeded")
-            result = service_api.call(operation, request_region(request), request_params(request))
+            result = service_api.call(operation, region, decode_params(body))
         except ServiceError as error:
-            return error_response(request, error)
+            return error.status, error_payload(error)
         except Exception:
             logger.exception("The fake SageMaker failed to answer %s", operation)
             internal = ServiceError("InternalFailure", "An internal error occurred.", status=500)
-            return error_response(request, internal)
-        return None if result is None else json_response(request, result)
+            return internal.status, error_payload(internal)
+        return None if result is None else (200, result)
 
     # --- what tests and reports read ------------------------------------------------------
 

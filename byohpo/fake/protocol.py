@@ -60,27 +60,36 @@ def _response(request: AWSPreparedRequest, status: int, payload: object) -> AWSR
     return AWSResponse(request.url, status, headers, _RawBody(body))
 
 
-def json_response(request: AWSPreparedRequest, payload: dict[str, Any]) -> AWSResponse:
-    """A successful (HTTP 200) answer."""
-    return _response(request, 200, payload)
+def answer_response(request: AWSPreparedRequest, status: int, payload: object) -> AWSResponse:
+    """An answer of the given HTTP status; botocore raises an error answer (see
+    :func:`error_payload`) as ``ClientError``."""
+    return _response(request, status, payload)
 
 
-def error_response(request: AWSPreparedRequest, error: ServiceError) -> AWSResponse:
-    """An error answer; botocore raises it as ``ClientError`` with ``error.code``."""
-    return _response(request, error.status, {"__type": error.code, "message": error.message})
+def error_payload(error: ServiceError) -> dict[str, str]:
+    """The JSON body of an error answer, as SageMaker writes it."""
+    return {"__type": error.code, "message": error.message}
 
 
-def request_params(request: AWSPreparedRequest) -> dict[str, Any]:
-    """The operation's parameters, decoded from the JSON request body."""
-    body = request.body
+def decode_params(body: bytes | str | None) -> dict[str, Any]:
+    """An operation's parameters, decoded from a JSON 1.1 request body."""
     if body is None or body in (b"", ""):
         return {}
-    if hasattr(body, "read"):  # a file-like body; SageMaker requests never stream
-        body = body.read()
-    decoded = json.loads(body)
+    try:
+        decoded = json.loads(body)
+    except ValueError as exc:
+        raise ServiceError("SerializationException", "The request body is not JSON") from exc
     if not isinstance(decoded, dict):
         raise ServiceError("SerializationException", "The request body is not a JSON object")
     return decoded
+
+
+def request_body(request: AWSPreparedRequest) -> bytes | str | None:
+    """The request's body; a file-like body is read (SageMaker requests never stream)."""
+    body: Any = request.body
+    if body is not None and hasattr(body, "read"):
+        body = body.read()
+    return bytes(body) if isinstance(body, bytearray) else body
 
 
 def request_context(request: AWSPreparedRequest) -> dict[str, Any]:
