@@ -1,4 +1,5 @@
-"""Figures of a study's results: progress, hyperparameters against the objective, the Pareto front.
+"""Figures of a study's results: progress, hyperparameters against the objective, the Pareto
+front, and the lineages of population based training.
 
 Needs the ``plots`` extra (matplotlib). Each function returns a new
 :class:`matplotlib.figure.Figure` built without pyplot: nothing global is
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from byohpo.results import StudyResult
 
-__all__ = ["plot_comparison", "plot_parameters", "plot_pareto", "plot_progress"]
+__all__ = ["plot_comparison", "plot_lineage", "plot_parameters", "plot_pareto", "plot_progress"]
 
 _POINT = "C0"
 _FAILED = "C3"
@@ -305,3 +306,127 @@ def plot_comparison(results: Mapping[str, StudyResult], *, objective: str | None
     ax.legend(loc="best", fontsize="small")
     figure.suptitle(f"best {metric} so far")
     return figure
+
+
+def _mutable_parameters(result: StudyResult) -> list[str]:
+    """The hyperparameters a population based training study changed within lineages."""
+    options = result.study.get("strategy_options") or {}
+    mutable = options.get("mutable")
+    if mutable:
+        return [str(name) for name in mutable]
+    step = options.get("step_parameter")
+    return [name for name in result.tuned_parameter_names if name != step]
+
+
+def plot_lineage(
+    result: StudyResult,
+    *,
+    parameters: Sequence[str] | None = None,
+    objective: str | None = None,
+) -> Figure:
+    """Population based training as it happened: the objective and each mutable
+    hyperparameter over the generations, one colour per founding member.
+
+    Each trial is a point at its generation, joined by a line to its parent
+    (the trial whose checkpoint it continued): a member that copied a donor
+    continues the donor's line, in the donor's founder's colour, so surviving
+    lineages branch and the others end. Failed trials are crosses (on the
+    objective's axes, along the bottom). ``parameters`` defaults to the mutable
+    ones (every tuned one but the step parameter); ``objective`` to the study's
+    first objective.
+    """
+    metric = objective or (result.objectives[0].metric if result.objectives else None)
+    if metric is None or metric not in result.metric_columns:
+        raise UserError(
+            "a lineage plot needs one of the study's metrics",
+            repr(metric),
+            f"Pass objective= one of {result.metric_names}.",
+        )
+    y_metric = result.objective_columns.get(metric, result.metric_columns[metric])
+    names = list(parameters) if parameters is not None else _mutable_parameters(result)
+    unknown = [n for n in names if n not in result.parameter_columns]
+    if unknown:
+        raise UserError(
+            "parameters= must name hyperparameters of the study",
+            repr(unknown),
+            f"Use some of {result.parameter_names}.",
+        )
+    table = result.table()
+    table["founder_id"] = table["trial_id"].map(result.founders())
+    founders = list(dict.fromkeys(table.sort_values("trial_id")["founder_id"].tolist()))
+    colour = {f: f"C{i % 10}" for i, f in enumerate(founders)}
+    figure = _figure(8.0, 1.0 + 2.6 * (1 + len(names)))
+    axes = figure.subplots(1 + len(names), 1, sharex=True, squeeze=False)[:, 0]
+    ids = [int(t) for t in table["trial_id"].tolist()]
+    generation = dict(zip(ids, (int(g) for g in table["generation"].tolist()), strict=True))
+    parents = dict(zip(ids, table["parent_id"].tolist(), strict=True))
+    hue = {t: colour[int(f)] for t, f in zip(ids, table["founder_id"].tolist(), strict=True)}
+    failed = {t for t, s in zip(ids, table["status"].tolist(), strict=True) if s == "Failed"}
+    space = result.space
+    columns = [(y_metric, _axis_label(result, metric), None)] + [
+        (result.parameter_columns[n], n, space.get(n) if space is not None else None) for n in names
+    ]
+    for ax, (column, label, parameter) in zip(axes, columns, strict=True):
+        place = _placer(ax, table[column], parameter)
+        value = dict(zip(ids, (float(v) for v in place(table[column])), strict=True))
+        for trial in ids:
+            parent = parents[trial]
+            if parent is not None and not pd.isna(parent) and not math.isnan(value[trial]):
+                ax.plot(
+                    [generation[int(parent)], generation[trial]],
+                    [value[int(parent)], value[trial]],
+                    color=hue[trial],
+                    linewidth=1.0,
+                    alpha=0.8,
+                )
+            if trial in failed and column == y_metric:
+                _mark_failures(ax, [float(generation[trial])])
+                ax.lines[-1].set_color(hue[trial])
+            elif not math.isnan(value[trial]):
+                ax.plot(
+                    [generation[trial]],
+                    [value[trial]],
+                    linestyle="none",
+                    marker="x" if trial in failed else "o",
+                    markersize=4,
+                    color=hue[trial],
+                )
+        ax.set_ylabel(label)
+    if table.empty:
+        _note(axes[0], "no trial yet")
+    handles = [
+        axes[0].plot([], [], color=colour[f], marker="o", label=f"founder {f}")[0]
+        for f in founders[:10]
+    ]
+    if handles:
+        axes[0].legend(handles=handles, loc="best", fontsize="small", ncol=2)
+    axes[-1].set_xlabel("generation")
+    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+    figure.suptitle(f"{result.name}: lineages")
+    return figure
+
+
+def _placer(
+    ax: Axes, values: pd.Series[Any], parameter: object
+) -> Callable[[pd.Series[Any]], np.ndarray[Any, Any]]:
+    """How values of one column are placed on the y-axis (categories at their index)."""
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if isinstance(parameter, Categorical) or (parameter is None and not numeric):
+        choices = (
+            list(parameter.values)
+            if isinstance(parameter, Categorical)
+            else list(dict.fromkeys(values.dropna().tolist()))
+        )
+        position = {format_value(v): i for i, v in enumerate(choices)}
+        ax.set_yticks(range(len(choices)), labels=[format_value(v) for v in choices])
+
+        def place(column: pd.Series[Any]) -> np.ndarray[Any, Any]:
+            return np.array([position.get(format_value(v), math.nan) for v in column], dtype=float)
+
+        return place
+    scale, forward, inverse = _scale_functions(parameter)
+    if scale == "function" and forward is not None and inverse is not None:
+        ax.set_yscale("function", functions=(forward, inverse))
+    elif scale == "log":
+        ax.set_yscale("log")
+    return lambda column: column.to_numpy(dtype=float, na_value=math.nan)

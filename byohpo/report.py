@@ -116,6 +116,8 @@ def _plots_html(result: StudyResult) -> str:
     ]
     if len(result.objectives) > 1:
         makers.append(("Pareto front", plots.plot_pareto))
+    if any("checkpoint" in t.extra for t in result.log.trials.values()):  # warm starts
+        makers.append(("Lineages", plots.plot_lineage))
     parts: list[str] = []
     for title, make in makers:
         try:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from byohpo.errors import ByohpoError, SearchSpaceError, StoreError
+from byohpo.errors import ByohpoError, SearchSpaceError, StoreError, UserError
 from byohpo.objectives import Direction, Objective, objective_values
 from byohpo.pricing import job_cost
 from byohpo.space import Categorical, Continuous, Integer, SearchSpace
@@ -521,6 +521,45 @@ class StudyResult:
             frame[key] = frame[key].astype("int64")
         return frame
 
+    # -- lineages (population based training) ------------------------------------------
+    def founders(self) -> pd.Series[Any]:
+        """Each trial's founding member: the first trial of its lineage, following ``parent_id``.
+
+        A Series indexed by trial id; a trial without a parent is its own founder.
+        """
+        founder: dict[int, int] = {}
+        for record in self._trials:  # a parent always has a smaller id than its children
+            parent = record.parent_id
+            founder[record.trial_id] = (
+                founder.get(parent, parent) if parent is not None else record.trial_id
+            )
+        return pd.Series(founder, dtype="int64", name="founder_id").rename_axis("trial_id")
+
+    def lineage(self, trial_id: int | None = None) -> pd.DataFrame:
+        """The chain of trials from the founder to ``trial_id`` (default: the best trial).
+
+        Rows of :meth:`table`, founder first, one per step: the hyperparameters
+        of each row are the schedule the last trial's model was trained with
+        (each trial continued its parent's checkpoint). Raises
+        :class:`NoCompletedTrialError` when no ``trial_id`` is given and no
+        trial completed.
+        """
+        if trial_id is None:
+            trial_id = int(self._best_row()["trial_id"])
+        if isinstance(trial_id, bool) or trial_id not in self.log.trials:
+            raise UserError(
+                f"trial_id must be a trial of study {self.name!r}",
+                repr(trial_id),
+                f"Use one of the table's trial ids (0 to {self.trials - 1}).",
+            )
+        chain: list[int] = []
+        current: int | None = int(trial_id)
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.log.trials[current].parent_id
+        table = self.table().set_index("trial_id", drop=False)
+        return table.loc[chain[::-1]].reset_index(drop=True)
+
     # -- summaries --------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """The study in a few numbers, ready for JSON: counts, cost, stop reason, best values."""
@@ -622,6 +661,12 @@ class StudyResult:
         from byohpo.plots import plot_pareto
 
         return plot_pareto(self, **options)
+
+    def plot_lineage(self, **options: Any) -> Figure:
+        """See :func:`byohpo.plots.plot_lineage`."""
+        from byohpo.plots import plot_lineage
+
+        return plot_lineage(self, **options)
 
     def write_report(self, path: str | os.PathLike[str]) -> Path:
         """See :func:`byohpo.report.write_report`."""

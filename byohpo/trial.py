@@ -43,6 +43,19 @@ class LaunchRequest:
 
 
 @dataclass(frozen=True)
+class CheckpointCopy:
+    """A parent job's last checkpoint, copied whole to where a new job starts from it."""
+
+    source_job: str
+    source_uri: str
+    """The parent job's checkpoint location (its ``CheckpointConfig.S3Uri``)."""
+    target_uri: str
+    """The new job's checkpoint location, holding a copy of every object of the source."""
+    keys: tuple[str, ...]
+    """The objects copied, relative to the locations."""
+
+
+@dataclass(frozen=True)
 class JobState:
     """What SageMaker says of one training job at one moment.
 

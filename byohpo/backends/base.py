@@ -13,7 +13,8 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from byohpo.clock import Clock, WallClock
-from byohpo.trial import JobState, LaunchRequest
+from byohpo.errors import BackendError
+from byohpo.trial import CheckpointCopy, JobState, LaunchRequest
 
 if TYPE_CHECKING:
     from byohpo.job import TrainingJob
@@ -101,6 +102,20 @@ class Backend(ABC):
         Backends without curves return an empty mapping.
         """
         return {}
+
+    def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
+        """Copy the last checkpoint of ``source_job`` to where ``target_job`` will start from it.
+
+        The source job must have completed (its checkpoint is final) and saved
+        a checkpoint; the copy is verified complete before this returns, and
+        copying again is harmless (the target job must not exist yet). Pass the
+        returned ``target_uri`` as the target's ``LaunchRequest.checkpoint_s3_uri``.
+        Backends that cannot warm-start jobs refuse.
+        """
+        raise BackendError(
+            f"{type(self).__name__} cannot start a job from another job's checkpoint "
+            f"({source_job} -> {target_job}); use a backend that can, such as SageMakerBackend"
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and background work. Jobs keep running."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from byohpo.backends.base import Backend, study_prefix
+from byohpo.backends.checkpoints import copy_checkpoint
 from byohpo.backends.logs import CurveReader, MetricParser
 from byohpo.backends.request import (
     STUDY_TAG,
@@ -39,7 +40,7 @@ from byohpo.errors import BackendError, CapacityError, JobDefinitionError, UserE
 from byohpo.images import training_image
 from byohpo.job import TrainingJob
 from byohpo.job_checks import bucket_of
-from byohpo.trial import JobState, JobStatus, LaunchRequest
+from byohpo.trial import CheckpointCopy, JobState, JobStatus, LaunchRequest
 
 if TYPE_CHECKING:
     import boto3
@@ -154,6 +155,7 @@ class SageMakerBackend(Backend):
         Idempotent: opening the same study again (to resume) finds the code
         already uploaded and sends nothing new.
         """
+        self._close_clients()
         self._reset_study()
         self._study = study_name
         self._job = job
@@ -191,7 +193,10 @@ class SageMakerBackend(Backend):
     def _default_output_path(self, session: boto3.Session, region: str) -> str:
         """``s3://sagemaker-<region>-<account>/byohpo``, the SDK's default bucket."""
         sts = session.client("sts", region_name=region, config=client_config())
-        identity = self._call("GetCallerIdentity", sts.get_caller_identity)
+        try:
+            identity = self._call("GetCallerIdentity", sts.get_caller_identity)
+        finally:
+            sts.close()
         bucket = f"sagemaker-{region}-{identity['Account']}"
         self._ensure_bucket(bucket, region)
         return f"s3://{bucket}/byohpo"
@@ -433,6 +438,40 @@ class SageMakerBackend(Backend):
             reader.finished = True  # terminal before this read: its logs are complete
         return curves
 
+    # -- warm starts --------------------------------------------------------------------------
+    def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
+        """Copy the completed ``source_job``'s checkpoint to ``<checkpoint_s3_uri>/<target_job>``.
+
+        One DescribeTrainingJob (the source must be ``Completed``; its
+        ``CheckpointConfig.S3Uri`` is where it saved), then a server-side S3
+        copy verified complete (see :mod:`byohpo.backends.checkpoints`).
+        """
+        job = self._template()
+        if job.checkpoint_s3_uri is None:
+            raise JobDefinitionError(
+                "a job that starts from another job's checkpoint needs checkpoint_s3_uri",
+                "TrainingJob(checkpoint_s3_uri=None)",
+                "Set checkpoint_s3_uri, e.g. 's3://bucket/byohpo/checkpoints'.",
+            )
+        sm, s3, _ = self._clients()
+        try:
+            described = self._call(
+                "DescribeTrainingJob", sm.describe_training_job, TrainingJobName=source_job
+            )
+        except ClientError as exc:
+            raise self._translate(exc, "DescribeTrainingJob", source_job) from exc
+        status = described.get("TrainingJobStatus")
+        source_uri = (described.get("CheckpointConfig") or {}).get("S3Uri")
+        if status != JobStatus.COMPLETED.value or not source_uri:
+            raise BackendError(
+                f"{target_job} cannot start from {source_job}'s checkpoint: that job is "
+                f"{status} with checkpoint location {source_uri}; only a Completed job with a "
+                "checkpoint location has a final checkpoint"
+            )
+        target_uri = f"{job.checkpoint_s3_uri.rstrip('/')}/{target_job}"
+        keys = copy_checkpoint(self._call, s3, source_uri, target_uri, kms_key_id=job.kms_key_id)
+        return CheckpointCopy(source_job, source_uri, target_uri, keys)
+
     # -- stopping -----------------------------------------------------------------------------
     def stop(self, job_name: str) -> None:
         """Ask the job to stop. A job already stopping or ended is left as it is."""
@@ -449,5 +488,12 @@ class SageMakerBackend(Backend):
                 raise self._translate(exc, "StopTrainingJob", job_name) from exc
 
     def close(self) -> None:
-        """Drop the clients. Jobs keep running; open() again to re-attach."""
+        """Close the clients (and their connections). Jobs keep running; open() again to
+        re-attach."""
+        self._close_clients()
+
+    def _close_clients(self) -> None:
+        for client in (self._sm, self._s3, self._logs):
+            if client is not None:
+                client.close()
         self._sm = self._s3 = self._logs = None

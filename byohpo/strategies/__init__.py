@@ -10,6 +10,9 @@ Every strategy a study can name, with what it can do:
   (:class:`EstimationOfDistribution`): generational, one objective.
 - ``paes`` (:class:`PAES`), ``nsga2`` (:class:`NSGA2`): generational, one or
   several objectives, with a Pareto front (:meth:`ParetoStrategy.pareto_front`).
+- ``pbt`` (:class:`PopulationBasedTraining`): generational or asynchronous
+  (the tuner's mode), one objective; each step warm-starts from a parent
+  trial's checkpoint (:class:`Suggestion`).
 
 :func:`make_strategy` turns what a user passes as ``strategy=`` (a name with
 options, a strategy class or object, or an object of their own with ``ask``
@@ -35,7 +38,9 @@ from byohpo.strategies.genetic import (
     GeneticAlgorithm,
 )
 from byohpo.strategies.multiobjective import NSGA2, PAES, ParetoPoint, ParetoStrategy
+from byohpo.strategies.pbt import PopulationBasedTraining
 from byohpo.strategies.random_search import RandomSearch
+from byohpo.strategies.suggestion import Suggestion
 from byohpo.strategies.swarm import ParticleSwarm
 from byohpo.strategies.user import UserStrategy, is_user_strategy
 
@@ -52,9 +57,11 @@ __all__ = [
     "ParetoPoint",
     "ParetoStrategy",
     "ParticleSwarm",
+    "PopulationBasedTraining",
     "RandomSearch",
     "SimulatedAnnealing",
     "Strategy",
+    "Suggestion",
     "UserStrategy",
     "make_strategy",
     "strategy_options",
@@ -73,6 +80,7 @@ STRATEGIES: Mapping[str, type[Strategy]] = MappingProxyType(
             SimulatedAnnealing,
             DifferentialEvolution,
             EstimationOfDistribution,
+            PopulationBasedTraining,
         )
     }
 )

@@ -15,6 +15,13 @@ clock. The tuner calls, in this order:
    decisions the uninterrupted one would have made.
 
 A user's own algorithm needs only ``ask(n)`` and ``tell(config, metrics)``.
+
+Warm starts (population based training) extend the contract by one object,
+:class:`~byohpo.strategies.Suggestion`: a configuration dict that may also
+name a ``parent`` trial, whose last checkpoint the new job starts from. The
+tuner tells every result with the configuration as a ``Suggestion`` carrying
+its ``trial_id``, which is how a strategy learns the ids it may name as
+parents. Strategies that return and take plain dicts are unaffected.
 """
 
 from __future__ import annotations
@@ -41,12 +48,16 @@ class Strategy(ABC):
     - ``supports_async``: ``ask`` may be called while earlier configurations
       are still running, and returns new ones at once (refill a slot as soon
       as any job ends);
-    - ``supports_multi_objective``: takes several objectives.
+    - ``supports_multi_objective``: takes several objectives;
+    - ``warm_starts``: its suggestions name parent trials whose checkpoints the
+      new jobs start from, so every job must keep its checkpoints
+      (``TrainingJob(checkpoint_s3_uri=...)``).
     """
 
     name: ClassVar[str] = ""
     supports_async: ClassVar[bool] = False
     supports_multi_objective: ClassVar[bool] = False
+    warm_starts: ClassVar[bool] = False
 
     def __init__(self, *, seed: int | None = None) -> None:
         self.seed = seed
@@ -77,6 +88,13 @@ class Strategy(ABC):
 
     def _setup(self) -> None:  # noqa: B027  (an optional hook, not an abstract method)
         """Hook: build the algorithm's state once space, objectives and seed are known."""
+
+    def set_mode(self, mode: str) -> None:  # noqa: B027  (an optional hook)
+        """The tuner's mode (``"generational"`` or ``"async"``), told once after :meth:`setup`.
+
+        A strategy that comes in both forms takes the one of the mode here; the
+        default ignores it.
+        """
 
     @property
     def space(self) -> SearchSpace:

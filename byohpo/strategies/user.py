@@ -9,6 +9,7 @@ from byohpo.errors import SearchSpaceError, StrategyError
 from byohpo.space import Config, Static
 from byohpo.strategies.base import Strategy
 from byohpo.strategies.snapshots import check_header, check_json, header
+from byohpo.strategies.suggestion import Suggestion, parent_of, trial_id_of
 
 
 def is_user_strategy(obj: object) -> bool:
@@ -27,8 +28,10 @@ class UserStrategy(Strategy):
       ``ask`` returned; ``metrics`` is ``None`` when the job failed.
     - Capabilities come from the object's attributes of the same name:
       ``supports_async`` (default False: the tuner waits for a whole batch)
-      and ``supports_multi_objective`` (default True: the object receives
-      every metric and judges them itself).
+      ``supports_multi_objective`` (default True: the object receives
+      every metric and judges them itself) and ``warm_starts`` (default False).
+    - ``ask`` may return :class:`~byohpo.strategies.Suggestion` objects: their
+      ``parent`` and ``generation`` are kept.
     - ``snapshot``/``restore`` use the object's own ``snapshot()`` (JSON
       data) and ``restore(state)`` when it has both. Otherwise the snapshot
       records that the state is not restorable, and ``restore`` raises.
@@ -55,6 +58,7 @@ class UserStrategy(Strategy):
             "supports_multi_objective",
             bool(getattr(strategy, "supports_multi_objective", True)),
         )
+        setattr(self, "warm_starts", bool(getattr(strategy, "warm_starts", False)))  # noqa: B010
 
     def __repr__(self) -> str:
         return f"UserStrategy({self.strategy!r})"
@@ -113,15 +117,20 @@ class UserStrategy(Strategy):
                 "Return a value inside the range of every tuned parameter (int for Integer, "
                 "one of the values for Categorical), and no other names.",
             ) from exc
+        if isinstance(original, Suggestion):
+            return Suggestion(config, parent=original.parent, generation=original.generation)
         return config
 
     def tell(self, config: Config, metrics: Mapping[str, float] | None) -> None:
         """Forward the result to the wrapped object, with the dict its ``ask`` returned."""
         key = self._config_key(config)
         self._scores(metrics)  # rejects metrics that are not a dict of numbers
-        for index, (pending_key, original, _) in enumerate(self._pending):
-            if pending_key == key:
+        for index, (pending_key, original, asked) in enumerate(self._pending):
+            told_parent = config.parent if isinstance(config, Suggestion) else parent_of(asked)
+            if pending_key == key and parent_of(asked) == told_parent:
                 del self._pending[index]
+                if isinstance(original, Suggestion):  # the trial it ran as: a parent to name
+                    original.trial_id = trial_id_of(config)
                 self.strategy.tell(original, None if metrics is None else dict(metrics))
                 return
         raise StrategyError(
@@ -145,6 +154,7 @@ class UserStrategy(Strategy):
             strategy_class=self._label,
             restorable=self.restorable,
             pending=[dict(config) for _, _, config in self._pending],
+            pending_parents=[parent_of(config) for _, _, config in self._pending],
         )
         if self.restorable:
             state["state"] = self.strategy.snapshot()
@@ -166,8 +176,10 @@ class UserStrategy(Strategy):
             )
         self.strategy.restore(state["state"])
         self._pending = []
-        for config in state.get("pending", []):
-            self._pending.append((self._config_key(config), dict(config), dict(config)))
+        parents = state.get("pending_parents") or [None] * len(state.get("pending", []))
+        for config, parent in zip(state.get("pending", []), parents, strict=True):
+            asked = dict(config) if parent is None else Suggestion(config, parent=parent)
+            self._pending.append((self._config_key(config), asked, asked))
 
 
 def _plain(value: Any) -> Any:

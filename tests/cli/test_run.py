@@ -11,7 +11,7 @@ from byohpo.cli import main
 from byohpo.strategies import STRATEGIES
 
 SCRIPT = """
-import argparse
+import argparse, os, pathlib
 p = argparse.ArgumentParser()
 p.add_argument("--width", type=float)
 p.add_argument("--depth", type=int)
@@ -19,6 +19,9 @@ p.add_argument("--kind")
 p.add_argument("--batch_size", type=int)
 a = p.parse_args()
 score = 1 - (a.width - 0.25) ** 2 - ((a.depth - 4) / 8) ** 2 - (0 if a.kind == "b" else 0.05)
+checkpoints = pathlib.Path(os.environ["SM_CHECKPOINT_DIR"])  # what PBT's next step starts from
+checkpoints.mkdir(parents=True, exist_ok=True)
+(checkpoints / "score.txt").write_text(str(score))
 print(f"Validation-accuracy={score:.6f}")
 print(f"train:seconds={0.5 + a.depth / 10:.3f}")
 """
@@ -41,6 +44,7 @@ image_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/score:1"
 role = "arn:aws:iam::123456789012:role/SageMakerRole"
 instance_type = "ml.m5.large"
 output_path = "s3://cli-tests/output"
+checkpoint_s3_uri = "s3://cli-tests/checkpoints"
 
 [job.metric_definitions]
 "validation:accuracy" = 'Validation-accuracy=([-0-9\\.]+)'

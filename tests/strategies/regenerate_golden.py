@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from byohpo.strategies import STRATEGIES
+from byohpo.strategies.suggestion import parent_of
 
 from .scenario import SPACE, build, drive, new_state
 
@@ -23,12 +24,16 @@ SLOTS = 4
 
 
 def golden_runs() -> dict[str, list[str]]:
-    """Each strategy's first suggestions (seed 7, 4 slots, 12 results), one line per config."""
+    """Each strategy's first suggestions (seed 7, 4 slots, 12 results), one line per config.
+
+    A suggestion that names a parent trial ends with ``<- <parent>``.
+    """
     runs = {}
     for name in STRATEGIES:
         state = drive(build(name, seed=SEED), new_state(), budget=BUDGET, slots=SLOTS)
         runs[name] = [
             " ".join(f"{k}={v}" for k, v in SPACE.hyperparameters(config).items())
+            + ("" if parent_of(config) is None else f" <- {parent_of(config)}")
             for config in state["asked"]
         ]
     return runs

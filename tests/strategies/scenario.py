@@ -16,7 +16,8 @@ from typing import Any
 
 from byohpo.objectives import Objective
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace, Static
-from byohpo.strategies import STRATEGIES, Strategy, make_strategy
+from byohpo.strategies import STRATEGIES, Strategy, Suggestion, make_strategy
+from byohpo.strategies.suggestion import parent_of
 
 SPACE = SearchSpace(
     {
@@ -66,8 +67,12 @@ def build(name: str, seed: int = 3, **options: Any) -> Strategy:
 
 
 def new_state() -> dict[str, Any]:
-    """The driver's state before the study starts (JSON data)."""
-    return {"asked": [], "in_flight": [], "told": 0}
+    """The driver's state before the study starts (JSON data).
+
+    ``lineage`` holds ``[trial id, parent]`` of each configuration in flight
+    (the position in ``asked`` is the trial id, as the tuner numbers trials).
+    """
+    return {"asked": [], "in_flight": [], "lineage": [], "told": 0}
 
 
 def drive(
@@ -81,18 +86,23 @@ def drive(
     """Keep ``slots`` jobs running until ``budget`` results were told (or ``stop_after``).
 
     Free slots are asked for after every result, and the newest job finishes
-    first, so results arrive out of ask order, as they do on SageMaker.
+    first, so results arrive out of ask order, as they do on SageMaker. Each
+    result is told as the tuner tells it: a :class:`Suggestion` naming its
+    trial id and parent.
     """
     while state["told"] < budget:
         free = slots - len(state["in_flight"])
         if free > 0:
             fresh = strategy.ask(free)
-            state["asked"].extend(fresh)
+            for config in fresh:
+                state["lineage"].append([len(state["asked"]), parent_of(config)])
+                state["asked"].append(config)
             state["in_flight"].extend(fresh)
         if not state["in_flight"]:
             raise AssertionError(f"{strategy.name} asked nothing while no job was running")
         config: Config = state["in_flight"].pop()
-        strategy.tell(config, metrics(config))
+        trial_id, parent = state["lineage"].pop()
+        strategy.tell(Suggestion(config, parent=parent, trial_id=trial_id), metrics(config))
         state["told"] += 1
         if state["told"] == stop_after:
             break

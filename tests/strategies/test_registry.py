@@ -32,12 +32,14 @@ def test_the_documented_names_and_classes() -> None:
         "sa": "SimulatedAnnealing",
         "dea": "DifferentialEvolution",
         "eda": "EstimationOfDistribution",
+        "pbt": "PopulationBasedTraining",
     }
     assert all(cls.name == name for name, cls in STRATEGIES.items())
 
 
 def test_capabilities() -> None:
-    assert [n for n, c in STRATEGIES.items() if c.supports_async] == ["random"]
+    assert [n for n, c in STRATEGIES.items() if c.supports_async] == ["random", "pbt"]
+    assert [n for n, c in STRATEGIES.items() if c.warm_starts] == ["pbt"]
     assert [n for n, c in STRATEGIES.items() if c.supports_multi_objective] == [
         "random",
         "paes",
