@@ -17,6 +17,8 @@ Events (``"event"`` key):
 ``status``     a status change seen by a poll
 ``result``     the job ended: status, metrics, failure reason, times, billable seconds
 ``duplicate``  a trial answered from an earlier trial with the same hyperparameters
+``checkpoint`` a parent's checkpoint was copied to where the trial's job starts from it
+               (source job and location, target location, objects copied)
 ``launch_limit`` SageMaker had no capacity; how many jobs are launched at once for now
 ``told``       trial ids whose results the strategy has seen, with its snapshot after them
 ``finished``   the study ended, and why
@@ -155,6 +157,15 @@ class S3EventLog:
                 self._cache = body.read().decode()
             except self.client.exceptions.NoSuchKey:
                 self._cache = ""
+            except self.client.exceptions.ClientError as exc:
+                # S3 answers 403, not 404, for a missing key unless the caller may list the
+                # whole bucket; a role that may list only the study's prefix asks that way.
+                if exc.response.get("Error", {}).get("Code") not in ("AccessDenied", "403"):
+                    raise
+                listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.key)
+                if any(o.get("Key") == self.key for o in listed.get("Contents", [])):
+                    raise
+                self._cache = ""
         return self._cache
 
     def exists(self) -> bool:
@@ -175,6 +186,38 @@ class S3EventLog:
     def read(self) -> list[dict[str, Any]]:
         self._cache = None
         return _parse_lines(self._fetch(), self.location)
+
+
+class MemoryEventLog:
+    """The log kept in this process's memory: not durable, gone when the process ends.
+
+    For simulations and tests. A study on :class:`~byohpo.simulator.Simulator`
+    records tens of thousands of events in seconds; an fsync'd file would
+    take longer than the simulation, and so would turning each event into
+    JSON and back, so events are kept as given. Only the latest strategy
+    snapshot is kept (the one a replay restores; each is several kilobytes
+    and a study writes one per result).
+    """
+
+    def __init__(self, location: str = "memory") -> None:
+        self.location = location
+        self._events: list[dict[str, Any]] = []
+        self._last_snapshot: int | None = None  # the event holding the latest snapshot
+
+    def exists(self) -> bool:
+        return bool(self._events)
+
+    def append(self, events: Iterable[Mapping[str, Any]]) -> None:
+        for event in events:
+            kept = dict(event)
+            if kept.get("snapshot") is not None:
+                if self._last_snapshot is not None:
+                    self._events[self._last_snapshot]["snapshot"] = None
+                self._last_snapshot = len(self._events)
+            self._events.append(kept)
+
+    def read(self) -> list[dict[str, Any]]:
+        return [dict(e) for e in self._events]
 
 
 def open_log(location: str | os.PathLike[str]) -> EventLog:
@@ -286,6 +329,10 @@ def replay(events: Iterable[Mapping[str, Any]]) -> StudyLog:
                 record.start_time = event.get("start_time") or record.start_time
                 record.end_time = event.get("end_time")
                 record.billable_seconds = event.get("billable_seconds")
+        elif kind == "checkpoint" and int(event["trial_id"]) in trials:
+            trials[int(event["trial_id"])].extra["checkpoint"] = {
+                key: event.get(key) for key in ("source_job", "source_uri", "target_uri", "objects")
+            }
         elif kind == "told":
             for tid in event.get("trial_ids", []):
                 if int(tid) in trials:

@@ -9,6 +9,11 @@
     [space]        one inline table per parameter
     [prices]       optional: instance type = dollars per hour
     [dry_run]      optional: inputs = { channel = "local/dir" } put into the fake S3
+    [pipeline]     optional: how ``byohpo pipeline`` runs the study as a scheduled
+                   SageMaker Pipelines step (read by :mod:`byohpo.pipeline`)
+
+A study file may also be read from S3 (``s3://bucket/key.toml``); its code must
+then be in S3 too (``source_dir = "s3://.../sourcedir.tar.gz"``).
 
 Every mistake is reported as :class:`~byohpo.errors.StudyFileError` naming
 the file, the key and the fix, before anything is launched.
@@ -20,7 +25,7 @@ import dataclasses
 import difflib
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +46,7 @@ STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
     "on_interrupt": str,
     "poll_interval": (int, float),
 }
-TABLES = ("study", "objective", "objectives", "job", "space", "prices", "dry_run")
+TABLES = ("study", "objective", "objectives", "job", "space", "prices", "dry_run", "pipeline")
 REQUIRED = ("study", "job", "space")
 
 
@@ -52,6 +57,10 @@ class StudyFile:
     path: Path
     tuner_args: dict[str, Any]
     dry_run_inputs: dict[str, Path]
+    tables: dict[str, Any] = field(default_factory=dict)
+    """The file's tables as read (``tables.get("pipeline")`` for the pipeline options)."""
+    uri: str | None = None
+    """The ``s3://`` URI the file was read from, if it came from S3."""
 
     @property
     def name(self) -> str:
@@ -67,7 +76,8 @@ class StudyFile:
         except StudyFileError:
             raise
         except UserError as exc:
-            raise StudyFileError(exc.must, exc.got, exc.fix, path=str(self.path)) from None
+            where = self.uri or str(self.path)
+            raise StudyFileError(exc.must, exc.got, exc.fix, path=where) from None
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
@@ -105,14 +115,49 @@ def _unknown(key: str, known: list[str], path: str, table: str) -> StudyFileErro
     )
 
 
-def load_study_file(path: str | Path) -> StudyFile:
-    """Read and check a study file. Relative paths in it are relative to the file."""
+def load_study_file(path: str | Path, *, s3_client: Any = None) -> StudyFile:
+    """Read and check a study file. Relative paths in it are relative to the file.
+
+    ``path`` may be an ``s3://`` URI: the file is downloaded (with ``s3_client``,
+    default a new boto3 client), and the paths in it must then be S3 URIs.
+    """
+    if str(path).startswith("s3://"):
+        return _load_from_s3(str(path), s3_client)
     path = Path(path)
     where = str(path)
     if not path.exists():
         raise StudyFileError("the study file must exist", where, "Check the path.", path=where)
+    return _parse(path.read_text(), path, base=path.parent)
+
+
+def _load_from_s3(uri: str, s3_client: Any) -> StudyFile:
+    from botocore.exceptions import ClientError
+
+    if s3_client is None:
+        import boto3
+
+        s3_client = boto3.client("s3")
+    bucket, _, key = uri[len("s3://") :].partition("/")
     try:
-        data = tomllib.loads(path.read_text())
+        text = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise StudyFileError(
+            f"the study file must be readable in S3 ({code})",
+            uri,
+            "Check the URI, and that your AWS credentials may read it.",
+            path=uri,
+        ) from exc
+    study = _parse(text, Path(key), base=None, where=uri)
+    study.uri = uri
+    return study
+
+
+def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None) -> StudyFile:
+    """Check a study file's text; ``base`` is where relative paths start (None: not allowed)."""
+    where = where or str(path)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StudyFileError(
             f"must be valid TOML ({exc})", None, "Fix the syntax.", path=where
@@ -135,7 +180,7 @@ def load_study_file(path: str | Path) -> StudyFile:
     args.update(_study_table(data["study"], where))
     args.update(_objectives(data, where))
     args["space"] = _space(data["space"], where)
-    args["job"] = _job(data["job"], where, path.parent)
+    args["job"] = _job(data["job"], where, base)
     if "prices" in data:
         for key, value in data["prices"].items():
             _check_type(value, (int, float), where, f"prices.{key}")
@@ -155,8 +200,8 @@ def load_study_file(path: str | Path) -> StudyFile:
                 path=where,
                 key=f"dry_run.inputs.{channel}",
             )
-        inputs[args["job"].inputs[channel]] = (path.parent / local).resolve()
-    study = StudyFile(path, args, inputs)
+        inputs[args["job"].inputs[channel]] = ((base or Path.cwd()) / local).resolve()
+    study = StudyFile(path, args, inputs, tables=data)
     _check_strategy(study, data["study"], where)
     return study
 
@@ -238,7 +283,7 @@ def _space(table: Mapping[str, Any], where: str) -> SearchSpace:
         raise StudyFileError(exc.must, exc.got, exc.fix, path=where, key=key) from None
 
 
-def _job(table: Mapping[str, Any], where: str, base: Path) -> Any:
+def _job(table: Mapping[str, Any], where: str, base: Path | None) -> Any:
     from byohpo.job import TrainingJob
 
     fields = {f.name: f for f in dataclasses.fields(TrainingJob)}
@@ -246,8 +291,18 @@ def _job(table: Mapping[str, Any], where: str, base: Path) -> Any:
         if key not in fields:
             raise _unknown(key, list(fields), where, "job")
     values = dict(table)
-    if "source_dir" in values and isinstance(values["source_dir"], str):
-        values["source_dir"] = str((base / values["source_dir"]).resolve())
+    source = values.get("source_dir")
+    if isinstance(source, str) and not source.startswith("s3://"):
+        if base is None:
+            raise StudyFileError(
+                "a study file in S3 must name its code in S3",
+                repr(source),
+                'Upload the code and write source_dir = "s3://.../sourcedir.tar.gz" '
+                "(byohpo pipeline deploy does this for you).",
+                path=where,
+                key="job.source_dir",
+            )
+        values["source_dir"] = str((base / source).resolve())
     for key in ("metric_definitions", "inputs", "environment", "tags", "hyperparameters"):
         if key in values and not isinstance(values[key], dict):
             raise StudyFileError(
