@@ -23,3 +23,26 @@ class WallClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
+
+
+VIRTUAL_EPOCH = 1_767_225_600.0
+"""2026-01-01T00:00:00Z: where a :class:`VirtualClock` starts unless told otherwise."""
+
+
+class VirtualClock:
+    """Simulated time: ``sleep`` moves ``now`` forward at once, without waiting.
+
+    Deterministic (it starts at :data:`VIRTUAL_EPOCH` by default, not at the
+    real time), so a simulation gives the same timestamps on every run.
+    ``sleep`` of zero or a negative number of seconds does nothing.
+    """
+
+    def __init__(self, start: float = VIRTUAL_EPOCH) -> None:
+        self._now = float(start)
+
+    def now(self) -> float:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self._now += seconds

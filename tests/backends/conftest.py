@@ -23,6 +23,7 @@ from byohpo.backends.base import Backend
 from byohpo.backends.retry import RetryPolicy
 from byohpo.backends.sagemaker import SageMakerBackend
 from byohpo.job import TrainingJob
+from byohpo.simulator import JobContext, Outcome, Simulator
 from byohpo.trial import JobState
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -119,8 +120,35 @@ def fake_harness(study: str, tmp_path: Path) -> Iterator[Harness]:
         yield Harness(fake, job, study, reattach, lambda: Counter(fake.api_calls))
 
 
+class ScriptProblem:
+    """The simulator's stand-in for the harness's script: the same hyperparameters, the same
+    metrics (``acc`` on three lines), the same failure."""
+
+    def run(self, job: JobContext) -> Outcome:
+        hp = job.hyperparameters
+        acc, seconds = float(hp.get("acc", 0.5)), float(hp.get("seconds", 0.0))
+        curve = [(seconds * epoch / 3, round(acc * epoch / 3, 6)) for epoch in range(1, 4)]
+        failure = "AlgorithmError: boom" if hp.get("outcome") == "fail" else None
+        return Outcome(seconds, curves={"acc": curve}, failure_reason=failure)
+
+
+@contextmanager
+def simulator_harness(study: str, tmp_path: Path) -> Iterator[Harness]:
+    sim = Simulator(ScriptProblem(), seed=0, min_poll_interval=0.1)
+    job = script_job(write_script(tmp_path / "code"))
+    sim.open(study, job)
+
+    def reattach() -> Backend:
+        other = sim.reattach()
+        other.open(study, job)
+        return other
+
+    yield Harness(sim, job, study, reattach, lambda: Counter(sim.api_calls))
+
+
 HARNESSES: dict[str, Callable[[str, Path], AbstractContextManager[Harness]]] = {
     "fake": fake_harness,
+    "simulator": simulator_harness,
 }
 """Every backend the contract suite checks: add one here to hold it to the contract."""
 

@@ -1,0 +1,343 @@
+"""The simulator's backend: SageMaker as the tuner sees it, in virtual time."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any
+
+from byohpo.backends.base import Backend, study_prefix
+from byohpo.backends.request import merged_hyperparameters, trial_id_from_name
+from byohpo.clock import VIRTUAL_EPOCH, VirtualClock
+from byohpo.errors import BackendError, UserError
+from byohpo.pricing import price_per_hour
+from byohpo.simulator.account import LIST_PAGE_SIZE, SimulatedAccount
+from byohpo.simulator.jobs import JobSettings, SimulatedJob
+from byohpo.simulator.latency import SpotMarket, StartupModel
+from byohpo.simulator.problems import (
+    DurationFn,
+    FunctionProblem,
+    MetricsFn,
+    Problem,
+    script_hyperparameters,
+)
+from byohpo.simulator.usage import Usage
+from byohpo.trial import CheckpointCopy, JobState, JobStatus, LaunchRequest
+
+if TYPE_CHECKING:
+    from byohpo.job import TrainingJob
+
+
+class Simulator(Backend):
+    """A backend whose jobs run in virtual time: a study of thousands of jobs in seconds.
+
+    Each job's metrics and training time come from ``problem``: a
+    :class:`~byohpo.simulator.Problem` (such as a
+    :class:`~byohpo.simulator.TableProblem` of real runs), or simply a
+    function from the hyperparameters (decoded as the training script would
+    receive them) to the final metrics, with ``duration`` (median training
+    seconds, or a function of the hyperparameters) and ``duration_sigma``
+    (log-normal spread). Around the training, ``startup`` plays SageMaker's
+    start-up (about two minutes cold, about 20 seconds on a warm pool when
+    the job template has ``keep_alive_seconds`` > 0 and a warm instance is
+    free), and ``spot`` plays managed spot for templates with
+    ``use_spot=True`` (discounted billing, optional interruptions).
+
+    Time is the backend's :attr:`clock`, a :class:`~byohpo.clock.VirtualClock`:
+    the tuner's ``sleep`` between polls moves it forward at once. The tuner,
+    the strategies and the store run unchanged; only the clock is virtual.
+    Jobs report what the SageMaker backend reports: a summary while they run,
+    and once ended the final metrics (only those the template's
+    ``metric_definitions`` name), failure reason and billable seconds.
+
+    :attr:`api_calls` counts the requests the SageMaker backend would send
+    for the same study (CreateTrainingJob, ListTrainingJobs pages,
+    DescribeTrainingJob, StopTrainingJob, GetLogEvents), and list pages are
+    paced at ``list_calls_per_second`` in virtual time as it paces them.
+    :meth:`usage` totals wall-clock, instance time, cost and slot use.
+
+    ``seed`` fixes every random draw (durations, start-ups, interruptions,
+    the problem's own): the same study with the same seeds gives the same
+    timeline. ``None`` draws a seed (kept as :attr:`seed`).
+
+    :meth:`copy_checkpoint` warm-starts a job from a completed one's
+    checkpoint (population based training), and :meth:`reattach` gives
+    another backend on the same simulated account (a resume after a crash).
+    Not simulated: throttling, capacity errors and quotas, API latency, and
+    the data a job reads or writes.
+    """
+
+    def __init__(
+        self,
+        problem: Problem | MetricsFn,
+        *,
+        duration: float | DurationFn | None = None,
+        duration_sigma: float | None = None,
+        startup: StartupModel | None = None,
+        spot: SpotMarket | None = None,
+        seed: int | None = None,
+        start_time: float = VIRTUAL_EPOCH,
+        region: str = "us-east-1",
+        min_poll_interval: float = 5.0,
+        list_calls_per_second: float | None = 2.0,
+    ) -> None:
+        if isinstance(problem, Problem):
+            if duration is not None or duration_sigma is not None:
+                raise UserError(
+                    "duration and duration_sigma apply to a metrics function; "
+                    "a Problem gives each job's duration itself",
+                    f"a {type(problem).__name__} with duration={duration!r}, "
+                    f"duration_sigma={duration_sigma!r}",
+                    "Drop them, or set the duration in the problem.",
+                )
+        elif callable(problem):
+            problem = FunctionProblem(
+                problem,
+                duration=600.0 if duration is None else duration,
+                duration_sigma=duration_sigma or 0.0,
+            )
+        else:
+            raise UserError(
+                "a Simulator needs a Problem, or a function from hyperparameters to metrics",
+                repr(problem),
+                "Pass e.g. lambda hp: {'validation:accuracy': 0.9}.",
+            )
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**32)
+        account = SimulatedAccount(
+            problem,
+            clock=VirtualClock(start_time),
+            startup=startup or StartupModel(),
+            spot=spot or SpotMarket(),
+            seed=seed,
+        )
+        self._attach(account, region, min_poll_interval, list_calls_per_second)
+
+    def _attach(
+        self,
+        account: SimulatedAccount,
+        region: str,
+        min_poll_interval: float,
+        list_calls_per_second: float | None,
+    ) -> None:
+        self.account = account
+        """The simulated account: jobs, warm pools, checkpoints, calls (shared by reattach)."""
+        self.seed = account.seed
+        self.region = region
+        self.min_poll_interval = min_poll_interval
+        self._list_calls_per_second = list_calls_per_second
+        self._list_interval = 1.0 / list_calls_per_second if list_calls_per_second else 0.0
+        self.clock: VirtualClock = account.clock
+        self._study: str | None = None
+        self._job: TrainingJob | None = None
+        self._prefix = ""
+        self._metric_names: frozenset[str] = frozenset()
+        self._created: set[str] = set()
+        self._final: dict[str, JobState] = {}
+        self._last_list: float | None = None
+
+    def reattach(self) -> Simulator:
+        """Another backend on the same simulated account, as a new process after a crash.
+
+        It knows nothing of the jobs until it lists or polls them; open it
+        (the tuner does) before use.
+        """
+        other = Simulator.__new__(Simulator)
+        other._attach(
+            self.account, self.region, self.min_poll_interval, self._list_calls_per_second
+        )
+        return other
+
+    # -- what benchmarks and users read -------------------------------------------------------
+    @property
+    def api_calls(self) -> Counter[str]:
+        """Requests the SageMaker backend would have sent, per operation (account-wide)."""
+        return self.account.api_calls
+
+    @property
+    def study_name(self) -> str:
+        if self._study is None:
+            raise RuntimeError("No study is open: call open(study_name, job) first.")
+        return self._study
+
+    def jobs(self) -> list[SimulatedJob]:
+        """The open study's jobs, oldest first, with their whole timelines."""
+        listed, _ = self.account.listing(self._prefix)
+        return [self.account.jobs[name] for name in listed]
+
+    def usage(self, prices: Mapping[str, float] | None = None) -> Usage:
+        """Wall-clock, instance time, cost and slot use of the open study's jobs so far.
+
+        ``prices`` (instance type -> dollars an hour) overrides the shipped
+        on-demand prices, as the tuner's ``prices=`` does.
+        """
+        template = self._template()
+        return Usage.of(
+            self.jobs(),
+            self.clock.now(),
+            spot_savings=self.account.spot.savings,
+            price_per_hour=price_per_hour(template.instance_type, self.region, prices),
+        )
+
+    def checkpoint(self, uri: str) -> Any:
+        """The state a job starting now would find at a checkpoint location (None: empty)."""
+        return self.account.checkpoint(uri)
+
+    def put_checkpoint(self, uri: str, state: Any) -> None:
+        """Leave ``state`` at a checkpoint location (as an S3 copy of another job's would)."""
+        self.account.put_checkpoint(uri, state)
+
+    # -- the backend ----------------------------------------------------------------------------
+    def open(self, study_name: str, job: TrainingJob) -> None:
+        self._study = study_name
+        self._job = job
+        self._prefix = study_prefix(study_name)
+        self._metric_names = frozenset(job.metric_definitions)
+        self._created = set()
+        self._final = {}
+        merged_hyperparameters(job, {}, {}, self.job_name(0))  # more than SageMaker takes?
+        self.account.listing(self._prefix)
+
+    def _template(self) -> TrainingJob:
+        if self._job is None:
+            raise RuntimeError("No study is open: call open(study_name, job) first.")
+        return self._job
+
+    def submit(self, request: LaunchRequest) -> str:
+        job, name = self._template(), self.job_name(request.trial_id)
+        if name in self._created:
+            return name
+        merged = merged_hyperparameters(job, request.hyperparameters, {}, name)
+        checkpoint = request.checkpoint_s3_uri
+        if checkpoint is None and job.checkpoint_s3_uri is not None:
+            checkpoint = f"{job.checkpoint_s3_uri}/{name}"
+        settings = JobSettings(
+            instance_type=job.instance_type,
+            instance_count=job.instance_count,
+            keep_alive_seconds=job.keep_alive_seconds,
+            use_spot=job.use_spot,
+            max_runtime_seconds=job.max_runtime_seconds,
+            max_wait_seconds=job.max_wait_seconds,
+            checkpoint_s3_uri=checkpoint,
+            pool_key=(job.instance_type, job.instance_count, job.volume_size_gb, job.role),
+        )
+        self.account.create(
+            name,
+            request.trial_id,
+            script_hyperparameters(merged),
+            settings,
+            self._metric_names,
+        )  # None: it existed (an earlier submit): adopt it, as the SageMaker backend does
+        self._created.add(name)
+        return name
+
+    def poll(self, job_names: Collection[str]) -> list[JobState]:
+        """One ListTrainingJobs round for the jobs not known to have ended, plus one
+        DescribeTrainingJob for each that has (never twice), as the SageMaker backend."""
+        names = list(dict.fromkeys(job_names))
+        final = self._final
+        pending = [n for n in names if n not in final]
+        if not pending:
+            return [final[n] for n in names]
+        self._list(self.account.pages_to_find(self._prefix, pending))
+        now = self.clock.now()
+        savings = self.account.spot.savings
+        jobs = self.account.jobs
+        calls = self.account.api_calls
+        states: dict[str, JobState] = {}
+        for name in pending:
+            simulated = jobs.get(name)
+            if simulated is None:
+                calls["DescribeTrainingJob"] += 1
+                raise BackendError(
+                    f"DescribeTrainingJob {name} failed: ValidationException: "
+                    "Requested resource not found."
+                )
+            state = simulated.state(now, spot_savings=savings)
+            if state.status.is_terminal:
+                calls["DescribeTrainingJob"] += 1
+                final[name] = state
+            states[name] = state
+        return [final.get(n) or states[n] for n in names]
+
+    def _list(self, pages: int) -> None:
+        """Count ListTrainingJobs pages, paced as the SageMaker backend paces them."""
+        for _ in range(pages):
+            if self._last_list is not None and self._list_interval:
+                self.clock.sleep(self._last_list + self._list_interval - self.clock.now())
+            self.account.api_calls["ListTrainingJobs"] += 1
+            self._last_list = self.clock.now()
+
+    def stop(self, job_name: str) -> None:
+        """Ask the job to stop: it is ``Stopping`` for a while, then ``Stopped``."""
+        if job_name in self._final:
+            return
+        self._template()
+        calls = self.account.api_calls
+        calls["StopTrainingJob"] += 1
+        simulated = self.account.jobs.get(job_name)
+        if simulated is None:
+            raise BackendError(
+                f"StopTrainingJob {job_name} failed: ValidationException: "
+                "Requested resource not found."
+            )
+        now = self.clock.now()
+        status = simulated.status_at(now)
+        if status.is_terminal or status is JobStatus.STOPPING:
+            calls["DescribeTrainingJob"] += 1  # refused: the backend checks it is over
+            return
+        simulated.cut(now, "Stopped", self.account.startup.stop_seconds)
+
+    def list_study_jobs(self) -> list[JobState]:
+        self._template()
+        listed, _ = self.account.listing(self._prefix)
+        self._list(max(1, math.ceil(len(listed) / LIST_PAGE_SIZE)))
+        now = self.clock.now()
+        states = []
+        for name in listed:
+            trial_id = trial_id_from_name(self._prefix, name)
+            if trial_id is None:
+                continue  # another study whose name contains this one's
+            self._created.add(name)
+            states.append(self._final.get(name) or self.account.jobs[name].summary(now))
+        return states
+
+    def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
+        """Copy the checkpoint a completed job left to where ``target_job`` starts from it.
+
+        The target's location is ``<checkpoint_s3_uri>/<target job>``, as the
+        SageMaker backend names it; the problem's next job there finds the
+        state in :attr:`JobContext.checkpoint`. Copying again is harmless.
+        """
+        template = self._template()
+        source = self.account.jobs.get(source_job)
+        now = self.clock.now()
+        if source is None or source.status_at(now) is not JobStatus.COMPLETED:
+            raise BackendError(
+                f"cannot copy the checkpoint of {source_job}: only a completed job's checkpoint "
+                "is final"
+            )
+        source_uri = source.settings.checkpoint_s3_uri
+        state = self.account.checkpoint(source_uri) if source_uri else None
+        if source_uri is None or state is None or template.checkpoint_s3_uri is None:
+            raise BackendError(
+                f"{source_job} left no checkpoint to start {target_job} from: the job template "
+                "needs checkpoint_s3_uri, and the problem must return Outcome(checkpoint=...)"
+            )
+        if target_job in self.account.jobs:
+            raise BackendError(f"{target_job} exists already: a checkpoint is copied before")
+        target_uri = f"{template.checkpoint_s3_uri}/{target_job}"
+        self.account.api_calls["CopyObject"] += 1
+        self.account.put_checkpoint(target_uri, state)
+        return CheckpointCopy(source_job, source_uri, target_uri, ("checkpoint",))
+
+    def read_curves(self, job_name: str) -> Mapping[str, list[tuple[float, float]]]:
+        """Every metric point logged so far, as ``(seconds since training start, value)``."""
+        job = self._template()
+        simulated = self.account.jobs.get(job_name)
+        self.account.api_calls["GetLogEvents"] += job.instance_count
+        if simulated is None:
+            return {}
+        return simulated.curves(self.clock.now())
