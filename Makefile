@@ -23,6 +23,7 @@ test: lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check byohpo tests benchmarks entry_points
 	$(BIN)/ruff format --check byohpo tests benchmarks entry_points
+	$(BIN)/cfn-lint infra/*.yaml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -41,3 +42,24 @@ test-sdk:
 
 clean:
 	rm -rf $(VENV) .venv-mxnet $(SDK_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks (docs/benchmarks.md), each writing CSV and a figure to benchmarks/results/. The peer
+# libraries (Optuna, Nevergrad) are a benchmark-only extra.
+.PHONY: bench bench-quality bench-orchestration bench-time
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: bench-quality bench-orchestration bench-time
+
+bench-quality: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.strategy_quality
+	$(BIN)/python -m benchmarks.pareto_quality
+
+bench-orchestration: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.orchestration
+
+bench-time: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.time_to_result

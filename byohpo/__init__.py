@@ -21,9 +21,11 @@ _EXPORTS: dict[str, str] = {
     "TrainingJob": "byohpo.job",
     "SageMakerBackend": "byohpo.backends.sagemaker",
     "FakeSageMaker": "byohpo.fake",
+    "Simulator": "byohpo.simulator",
     "Tuner": "byohpo.tuner",
     "StudyResult": "byohpo.results",
     "JobStatus": "byohpo.trial",
+    "Suggestion": "byohpo.strategies.suggestion",
 }
 
 __all__ = [*sorted(_EXPORTS), "errors", "strategies"]
@@ -35,7 +37,9 @@ if TYPE_CHECKING:
     from byohpo.job import TrainingJob
     from byohpo.objectives import Objective
     from byohpo.results import StudyResult
+    from byohpo.simulator import Simulator
     from byohpo.space import Categorical, Continuous, Integer, SearchSpace, Static
+    from byohpo.strategies.suggestion import Suggestion
     from byohpo.trial import JobStatus
     from byohpo.tuner import Tuner
 

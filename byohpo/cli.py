@@ -1,4 +1,4 @@
-"""The ``byohpo`` command: run, resume, status, results, stop, demo.
+"""The ``byohpo`` command: run, resume, status, results, stop, demo, pipeline.
 
 Exit status: 0 on success, 2 for a user mistake (a message, no traceback),
 1 otherwise, 130 after Ctrl-C.
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
+from byohpo.pipeline_cli import add_pipeline_parser, cmd_pipeline
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -26,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the study a study file describes")
-    run.add_argument("study_file", metavar="STUDY.toml")
+    run.add_argument("study_file", metavar="STUDY.toml", help="a path, or an s3:// URI")
     run.add_argument(
         "--dry-run", action="store_true", help="a fake AWS; the jobs run on this machine"
     )
@@ -53,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--strategy", default="ga")
     demo.add_argument("--max-jobs", type=int, default=16)
     demo.add_argument("--directory", default=None, help="where to keep the demo study")
+
+    add_pipeline_parser(sub)
     return parser
 
 
@@ -89,7 +92,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from byohpo.study_file import load_study_file
 
     study = load_study_file(args.study_file)
-    with _backend(dry_run=args.dry_run, inputs=study.dry_run_inputs) as backend:
+    location = _store_location(study.tuner_args.get("store"), study.name)
+    with _backend(
+        dry_run=args.dry_run, inputs=study.dry_run_inputs, location=location, name=study.name
+    ) as backend:
         tuner = study.make_tuner(
             backend=backend, on_interrupt=args.on_interrupt, progress=not args.quiet
         )
@@ -102,13 +108,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from byohpo.store import Store
     from byohpo.tuner import Tuner, study_location
 
-    log = Store(study_location(args.study)).load()
+    store = Store(study_location(args.study))
+    log = store.load()
     if not log.study:
         raise UserError(
             "resume needs an existing study", repr(args.study), "Give its name or directory."
         )
     dry_run = log.study.get("backend") == "FakeSageMaker"
-    with _backend(dry_run=dry_run, inputs={}) as backend:
+    with _backend(dry_run=dry_run, inputs={}, location=store.location, name=log.name) as backend:
+        if dry_run:
+            from byohpo.fake.dry_run import record_lost_jobs
+
+            backend.start()
+            record_lost_jobs(store, backend)
         result = Tuner.resume(
             args.study, backend=backend, on_interrupt=args.on_interrupt, progress=not args.quiet
         )
@@ -126,6 +138,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"ended: {result.stop_reason}")
     else:
         print("not finished (running, or interrupted: `byohpo resume` continues it)")
+    if result.log.study.get("backend") == "FakeSageMaker":
+        from byohpo.fake.dry_run import service_status
+        from byohpo.tuner import study_location
+
+        print(service_status(study_location(args.study), result.name))
     with contextlib.suppress(ByohpoError, ValueError):
         best = result.best()
         if hasattr(best, "to_dict"):
@@ -162,7 +179,23 @@ def cmd_stop(args: argparse.Namespace) -> int:
             "stop needs an existing study", repr(args.study), "Give its name or directory."
         )
     running = [t for t in log.trials.values() if t.submitted and not t.has_result and t.job_name]
-    with _backend(dry_run=log.study.get("backend") == "FakeSageMaker", inputs={}) as backend:
+    dry_run = log.study.get("backend") == "FakeSageMaker"
+    if dry_run:
+        from byohpo.fake.dry_run import service_dir
+        from byohpo.fake.service_client import find_service, read_state
+
+        directory = service_dir(store.location, log.name)
+        if find_service(directory) is None:
+            state = read_state(directory)
+            ended = f" ({state.describe_end()})" if state is not None else ""
+            print(f"the fake AWS of this dry run is not running{ended}: nothing to stop")
+            if running:
+                print(
+                    f"its {len(running)} jobs in flight went with it; `byohpo resume {log.name}` "
+                    "records them as lost and goes on"
+                )
+            return EXIT_OK
+    with _backend(dry_run=dry_run, inputs={}, location=store.location, name=log.name) as backend:
         backend.open(log.name, TrainingJob.from_json(log.study["job"], check_files=False))
         for trial in running:
             backend.stop(str(trial.job_name))
@@ -173,6 +206,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
             "reason": "byohpo stop",
             "jobs": "stopped",
             "in_flight": len(running),
+            "job_names": [str(t.job_name) for t in running],
         }
     )
     print(
@@ -195,12 +229,20 @@ COMMANDS = {
     "results": cmd_results,
     "stop": cmd_stop,
     "demo": cmd_demo,
+    "pipeline": cmd_pipeline,
 }
 
 
 # -- shared pieces -------------------------------------------------------------------------
+def _store_location(store: str | None, name: str) -> str:
+    from byohpo.tuner import study_location
+
+    return str(store) if store is not None else study_location(name)
+
+
 @contextlib.contextmanager
-def _backend(*, dry_run: bool, inputs: dict[str, Path]) -> Iterator[Any]:
+def _backend(*, dry_run: bool, inputs: dict[str, Path], location: str, name: str) -> Iterator[Any]:
+    """The study's backend; a dry run's is the fake AWS service next to the study's store."""
     if not dry_run:
         from byohpo.backends.sagemaker import SageMakerBackend
 
@@ -210,10 +252,13 @@ def _backend(*, dry_run: bool, inputs: dict[str, Path]) -> Iterator[Any]:
         finally:
             backend.close()
         return
-    from byohpo.fake import FakeSageMaker
+    from byohpo.fake.dry_run import dry_run_backend
 
-    with FakeSageMaker(inputs={uri: str(local) for uri, local in inputs.items()}) as fake:
+    fake = dry_run_backend(location, name, inputs)  # started when the study opens, not before
+    try:
         yield fake
+    finally:
+        fake.shutdown()
 
 
 def _load(study: str) -> Any:

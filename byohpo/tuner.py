@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from byohpo.backends.base import Backend
-from byohpo.errors import StudyStopped, UserError
+from byohpo.errors import JobDefinitionError, StudyStopped, UserError
 from byohpo.objectives import Objective, check_objectives_are_metrics, make_objectives
 from byohpo.progress import Progress
+from byohpo.redaction import redact_job, restore_job
 from byohpo.space import SearchSpace
-from byohpo.store import Store, StudyLog
+from byohpo.store import EventLog, Store, StudyLog
 from byohpo.study_loop import Budget, StudyLoop
 
 if TYPE_CHECKING:
@@ -70,6 +71,11 @@ class Tuner:
     study's store before it is created, so an interrupted study is resumed
     with :meth:`Tuner.resume` (or ``byohpo resume``) without launching a job
     twice or losing a result.
+
+    ``store`` is where the study's event log goes: a directory, an ``s3://``
+    prefix, or an :class:`~byohpo.store.EventLog` object, such as a
+    :class:`~byohpo.store.MemoryEventLog` for a simulation that need not
+    survive the process (default: the study's name in ``byohpo-studies/``).
     """
 
     def __init__(
@@ -91,7 +97,7 @@ class Tuner:
         max_cost: float | None = None,
         max_retries: int = 2,
         seed: int | None = None,
-        store: str | os.PathLike[str] | None = None,
+        store: str | os.PathLike[str] | EventLog | None = None,
         prices: Mapping[str, float] | None = None,
         on_interrupt: str = "ask",
         progress: bool | TextIO | None = True,
@@ -137,6 +143,16 @@ class Tuner:
             )
         self.strategy: Strategy = make_strategy(strategy, **dict(strategy_options or {}))
         self.strategy.setup(self.space, self.objectives, seed)
+        self.strategy.set_mode(mode)
+        if self.strategy.warm_starts and self.job.checkpoint_s3_uri is None:
+            raise JobDefinitionError(
+                f"the {self.strategy.name!r} strategy starts each job from a parent job's "
+                "checkpoint, so every job must keep its checkpoints in S3: the job needs "
+                "checkpoint_s3_uri",
+                "TrainingJob(checkpoint_s3_uri=None)",
+                "Set checkpoint_s3_uri, e.g. 's3://my-bucket/byohpo/checkpoints' (each job "
+                "checkpoints under <checkpoint_s3_uri>/<job name>).",
+            )
         if mode == "async" and not self.strategy.supports_async:
             raise UserError(
                 "mode='async' needs a strategy that can propose while jobs run; "
@@ -183,14 +199,19 @@ class Tuner:
         return self._clock or self.backend.clock
 
     def definition(self) -> dict[str, Any]:
-        """The study as recorded in its store (enough to resume it from the command line)."""
+        """The study as recorded in its store (enough to resume it from the command line).
+
+        Secret environment values of the job are not in it (see :mod:`byohpo.redaction`).
+        """
+        job, secret_environment = redact_job(self.job.to_json())
         return {
             "event": "study",
             "format": STUDY_FORMAT,
             "name": self.study_name,
             "space": self.space.to_json(),
             "parameter_names": list(self.space),
-            "job": self.job.to_json(),
+            "job": job,
+            **({"secret_environment": secret_environment} if secret_environment else {}),
             "metric_names": list(self.job.metric_definitions),
             "objectives": [
                 {"metric": o.metric, "direction": str(o.direction)} for o in self.objectives
@@ -238,11 +259,14 @@ class Tuner:
         on_interrupt: str = "ask",
         progress: bool | TextIO | None = True,
         clock: Clock | None = None,
+        job: TrainingJob | None = None,
     ) -> StudyResult:
         """Continue a study from its store: re-attach running jobs, collect finished ones, go on.
 
         ``strategy`` is needed only for a user's own strategy object (byohpo's
-        own are rebuilt from the store by name).
+        own are rebuilt from the store by name). ``job`` is the study's job given
+        again, for the secret environment values the store does not keep (else
+        they are read from the process environment; see :mod:`byohpo.redaction`).
         """
         from byohpo.job import TrainingJob
 
@@ -256,8 +280,13 @@ class Tuner:
                 "Check the name or path.",
             )
         d = log.study
+        job_json = restore_job(
+            d["job"],
+            list(d.get("secret_environment", [])),
+            given=job.to_json() if job is not None else None,
+        )
         tuner = cls(
-            TrainingJob.from_json(d["job"]),
+            TrainingJob.from_json(job_json),
             SearchSpace.from_json(d["space"]),
             strategy=strategy if strategy is not None else d["strategy"],
             strategy_options=None if strategy is not None else d.get("strategy_options"),
@@ -335,6 +364,7 @@ class Tuner:
                     "reason": f"{type(exc).__name__}: {exc}",
                     "jobs": "kept",
                     "in_flight": running,
+                    "job_names": sorted(loop.in_flight.values()),
                     "time": self.clock.now(),
                 }
             )
@@ -373,6 +403,7 @@ class Tuner:
                 "reason": "Ctrl-C",
                 "jobs": "stopped" if choice == "stop" else "kept",
                 "in_flight": running,
+                "job_names": sorted(loop.in_flight.values()),
                 "time": self.clock.now(),
             }
         )
