@@ -141,6 +141,19 @@ class Strategy(ABC):
     def restore(self, state: Mapping[str, Any]) -> None:
         """Return to a state written by :meth:`snapshot` (after :meth:`setup`)."""
 
+    def _adopt_options(self, recorded: dict[str, Any]) -> None:
+        """Take the options a snapshot was written with (they decide what comes next)."""
+        space, objectives, seed = self._space, self._objectives, self.seed
+        try:
+            type(self).__init__(self, seed=seed, **recorded)
+        except TypeError as exc:
+            raise StrategyError(
+                f"a snapshot of the {self.name!r} strategy records options it takes",
+                repr(recorded),
+                "Pass the snapshot unchanged.",
+            ) from exc
+        self._space, self._objectives = space, objectives
+
     # -- helpers for subclasses ------------------------------------------------------
     @staticmethod
     def _check_n(n: object) -> int:

@@ -467,19 +467,6 @@ class EvolutionaryStrategy(Strategy):
                 "Pass the snapshot unchanged.",
             ) from exc
 
-    def _adopt_options(self, recorded: dict[str, Any]) -> None:
-        """Take the options a snapshot was written with (they decide what comes next)."""
-        space, objectives, seed = self._space, self._objectives, self.seed
-        try:
-            type(self).__init__(self, seed=seed, **recorded)
-        except TypeError as exc:
-            raise StrategyError(
-                f"a snapshot of the {self.name!r} strategy records options it takes",
-                repr(recorded),
-                "Pass the snapshot unchanged.",
-            ) from exc
-        self._space, self._objectives = space, objectives
-
     def _individual_from(self, data: Mapping[str, Any]) -> Any:
         individual = Evaluated(list(data["candidate"]), failed=bool(data["failed"]))
         fitness = data["fitness"]

@@ -508,16 +508,3 @@ class PopulationBasedTraining(Strategy):
                 f"{type(exc).__name__}: {exc}",
                 "Pass the snapshot unchanged.",
             ) from exc
-
-    def _adopt_options(self, recorded: dict[str, Any]) -> None:
-        """Take the options a snapshot was written with (they decide what comes next)."""
-        space, objectives, seed = self._space, self._objectives, self.seed
-        try:
-            type(self).__init__(self, seed=seed, **recorded)
-        except TypeError as exc:
-            raise StrategyError(
-                "a snapshot of the 'pbt' strategy records options it takes",
-                repr(recorded),
-                "Pass the snapshot unchanged.",
-            ) from exc
-        self._space, self._objectives = space, objectives
