@@ -74,10 +74,14 @@ class Backend(ABC):
     def job_name(self, trial_id: int) -> str:
         return job_name_for(self.study_name, trial_id)
 
+    _study: str | None = None
+
     @property
-    @abstractmethod
     def study_name(self) -> str:
         """The study :meth:`open` was called with."""
+        if self._study is None:
+            raise RuntimeError("No study is open: call open(study_name, job) first.")
+        return self._study
 
     @abstractmethod
     def submit(self, request: LaunchRequest) -> str:

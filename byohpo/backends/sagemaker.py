@@ -123,12 +123,6 @@ class SageMakerBackend(Backend):
         return self._call.throttled
 
     @property
-    def study_name(self) -> str:
-        if self._study is None:
-            raise RuntimeError("No study is open: call open(study_name, job) first.")
-        return self._study
-
-    @property
     def job(self) -> TrainingJob:
         """The template of the open study."""
         return self._template()

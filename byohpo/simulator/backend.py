@@ -156,12 +156,6 @@ class Simulator(Backend):
         """Requests the SageMaker backend would have sent, per operation (account-wide)."""
         return self.account.api_calls
 
-    @property
-    def study_name(self) -> str:
-        if self._study is None:
-            raise RuntimeError("No study is open: call open(study_name, job) first.")
-        return self._study
-
     def jobs(self) -> list[SimulatedJob]:
         """The open study's jobs, oldest first, with their whole timelines."""
         listed, _ = self.account.listing(self._prefix)

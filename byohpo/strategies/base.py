@@ -141,6 +141,25 @@ class Strategy(ABC):
     def restore(self, state: Mapping[str, Any]) -> None:
         """Return to a state written by :meth:`snapshot` (after :meth:`setup`)."""
 
+    def _check_snapshot(self, state: Mapping[str, Any]) -> None:
+        """Refuse a snapshot of another space or objectives; adopt the options it records."""
+        from byohpo.strategies.snapshots import check_same
+
+        check_same(
+            "search space",
+            state["space"],
+            self.space.to_json(),
+            "Resume with the study's search space.",
+        )
+        check_same(
+            "objectives",
+            state["objectives"],
+            [[o.metric, o.direction.value] for o in self.objectives],
+            "Resume with the study's objectives.",
+        )
+        if dict(state["options"]) != self.options:
+            self._adopt_options(dict(state["options"]))
+
     def _adopt_options(self, recorded: dict[str, Any]) -> None:
         """Take the options a snapshot was written with (they decide what comes next)."""
         space, objectives, seed = self._space, self._objectives, self.seed

@@ -57,7 +57,6 @@ from byohpo.strategies.base import Strategy
 from byohpo.strategies.snapshots import (
     check_header,
     check_json,
-    check_same,
     header,
     random_state,
     set_random_state,
@@ -416,23 +415,10 @@ class EvolutionaryStrategy(Strategy):
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Return to a state written by :meth:`snapshot` (call after :meth:`setup`)."""
-        space = self.space
+        self._require_setup()
         state = check_header(state, self.name)
         try:
-            check_same(
-                "search space",
-                state["space"],
-                space.to_json(),
-                "Resume with the study's search space.",
-            )
-            check_same(
-                "objectives",
-                state["objectives"],
-                [[o.metric, o.direction.value] for o in self.objectives],
-                "Resume with the study's objectives.",
-            )
-            if dict(state["options"]) != self._options:
-                self._adopt_options(dict(state["options"]))
+            self._check_snapshot(state)
             self._setup()
             set_random_state(self._rng, state["random_state"])
             self._size = state["population_size"]
