@@ -22,7 +22,7 @@ _EXPORTS: dict[str, str] = {
     "SageMakerBackend": "byohpo.backends.sagemaker",
     "FakeSageMaker": "byohpo.fake",
     "Simulator": "byohpo.simulator",
-    "Tuner": "byohpo.tuner",
+    "Tuner": "byohpo.study.tuner",
     "StudyResult": "byohpo.results",
     "JobStatus": "byohpo.trial",
     "Suggestion": "byohpo.strategies.suggestion",
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from byohpo.simulator import Simulator
     from byohpo.space import Categorical, Continuous, Integer, SearchSpace, Static
     from byohpo.strategies.suggestion import Suggestion
+    from byohpo.study.tuner import Tuner
     from byohpo.trial import JobStatus
-    from byohpo.tuner import Tuner
 
 
 def __getattr__(name: str) -> Any:

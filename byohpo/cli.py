@@ -105,8 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from byohpo.store import Store
-    from byohpo.tuner import Tuner, study_location
+    from byohpo.study.store import Store
+    from byohpo.study.tuner import Tuner, study_location
 
     store = Store(study_location(args.study))
     log = store.load()
@@ -140,7 +140,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("not finished (running, or interrupted: `byohpo resume` continues it)")
     if result.log.study.get("backend") == "FakeSageMaker":
         from byohpo.fake.dry_run import service_status
-        from byohpo.tuner import study_location
+        from byohpo.study.tuner import study_location
 
         print(service_status(study_location(args.study), result.name))
     with contextlib.suppress(ByohpoError, ValueError):
@@ -169,8 +169,8 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     from byohpo.job import TrainingJob
-    from byohpo.store import Store
-    from byohpo.tuner import study_location
+    from byohpo.study.store import Store
+    from byohpo.study.tuner import study_location
 
     store = Store(study_location(args.study))
     log = store.load()
@@ -235,7 +235,7 @@ COMMANDS = {
 
 # -- shared pieces -------------------------------------------------------------------------
 def _store_location(store: str | None, name: str) -> str:
-    from byohpo.tuner import study_location
+    from byohpo.study.tuner import study_location
 
     return str(store) if store is not None else study_location(name)
 
@@ -263,8 +263,8 @@ def _backend(*, dry_run: bool, inputs: dict[str, Path], location: str, name: str
 
 def _load(study: str) -> Any:
     from byohpo.results import StudyResult
-    from byohpo.store import Store
-    from byohpo.tuner import study_location
+    from byohpo.study.store import Store
+    from byohpo.study.tuner import study_location
 
     location = study_location(study)
     log = Store(location).load()

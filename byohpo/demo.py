@@ -91,7 +91,7 @@ def run_demo(strategy: str = "ga", max_jobs: int = 16, directory: str | None = N
     """Run the demo study and print its results; returns the exit status."""
     from byohpo.fake import FakeSageMaker
     from byohpo.report import write_report
-    from byohpo.tuner import Tuner
+    from byohpo.study.tuner import Tuner
 
     root = Path(directory) if directory else Path("byohpo-demo")
     root.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 ``byohpo pipeline step s3://.../study.toml --store s3://.../store --results-dir DIR
 [--run-id ID]`` reads the study file from S3 and looks in the store: a study already
 there (the step is a retry, or the execution was retried) is resumed with
-:meth:`Tuner.resume <byohpo.tuner.Tuner.resume>`, re-attaching its running jobs;
+:meth:`Tuner.resume <byohpo.study.tuner.Tuner.resume>`, re-attaching its running jobs;
 otherwise the study starts. Either way the results end in ``DIR``, which SageMaker
 uploads as the step's ``results`` output:
 
@@ -24,9 +24,9 @@ import pandas as pd
 
 from byohpo.errors import UserError
 from byohpo.results import NoCompletedTrialError
-from byohpo.store import Store
+from byohpo.study.store import Store
+from byohpo.study.tuner import STUDY_NAME, Tuner
 from byohpo.study_file import load_study_file
-from byohpo.tuner import STUDY_NAME, Tuner
 
 if TYPE_CHECKING:
     from byohpo.backends.base import Backend

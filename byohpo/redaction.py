@@ -11,7 +11,7 @@ secret value is recorded as :data:`REDACTED` and its name listed under
 ``byohpo results`` are all rebuilt from the store, none of them can show it.
 
 Resuming a study therefore needs the secret values again. They come from, in order:
-the job given to :meth:`Tuner.resume(job=...) <byohpo.tuner.Tuner.resume>` (a pipeline
+the job given to :meth:`Tuner.resume(job=...) <byohpo.study.tuner.Tuner.resume>` (a pipeline
 step re-reads its study file and passes its job), then the process environment variable
 of the same name (``MY_API_TOKEN=... byohpo resume my-study``). A value found in
 neither is a :class:`~byohpo.errors.UserError` naming it, before any job is launched.

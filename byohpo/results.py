@@ -1,6 +1,6 @@
 """A study's results as pandas tables: every trial, the best one, the Pareto set, generations.
 
-:class:`StudyResult` reads a replayed event log (:class:`byohpo.store.StudyLog`)
+:class:`StudyResult` reads a replayed event log (:class:`byohpo.study.store.StudyLog`)
 and never writes anything: results can be read while the study still runs,
 from another process, or long after it finished. Every table is rebuilt from
 the log alone, so the same log always gives the same tables.
@@ -23,7 +23,7 @@ from byohpo.errors import ByohpoError, SearchSpaceError, StoreError, UserError
 from byohpo.objectives import Direction, Objective, objective_values
 from byohpo.pricing import job_cost
 from byohpo.space import Categorical, Continuous, Integer, SearchSpace
-from byohpo.store import StudyLog, TrialRecord, replay
+from byohpo.study.store import StudyLog, TrialRecord, replay
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -133,7 +133,7 @@ class StudyResult:
     @classmethod
     def load(cls, location: str | os.PathLike[str]) -> StudyResult:
         """Read the study whose event log is at ``location`` (a directory or ``s3://`` prefix)."""
-        from byohpo.store import Store
+        from byohpo.study.store import Store
 
         store = Store(location)
         if not store.exists():

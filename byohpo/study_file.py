@@ -68,7 +68,7 @@ class StudyFile:
 
     def make_tuner(self, **overrides: Any) -> Any:
         """The :class:`~byohpo.Tuner` this file describes (``overrides`` win)."""
-        from byohpo.tuner import Tuner
+        from byohpo.study.tuner import Tuner
 
         args = {**self.tuner_args, **overrides}
         try:

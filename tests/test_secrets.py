@@ -14,7 +14,7 @@ from byohpo.errors import UserError
 from byohpo.fake import FakeSageMaker
 from byohpo.pipeline_step import export_results
 from byohpo.redaction import REDACTED, is_secret
-from byohpo.tuner import Tuner
+from byohpo.study.tuner import Tuner
 from tests.pipeline_study import write_study
 
 PROCESS_SECRETS = {

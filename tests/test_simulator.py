@@ -23,7 +23,7 @@ from byohpo.simulator import (
     StartupModel,
     TableProblem,
 )
-from byohpo.store import MemoryEventLog
+from byohpo.study.store import MemoryEventLog
 from byohpo.trial import JobStatus, LaunchRequest
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"

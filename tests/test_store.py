@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from byohpo.errors import StoreError
-from byohpo.store import LocalEventLog, S3EventLog, Store, replay
+from byohpo.study.store import LocalEventLog, S3EventLog, Store, replay
 
 
 def asked(*ids: int) -> dict[str, object]:

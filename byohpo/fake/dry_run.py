@@ -29,7 +29,7 @@ from byohpo.fake.service_client import (
     find_service,
     read_state,
 )
-from byohpo.store import Store, StudyLog
+from byohpo.study.store import Store, StudyLog
 from byohpo.trial import JobStatus
 
 SERVICE_DIR = "fake-aws"
@@ -43,7 +43,7 @@ def service_dir(location: str, study_name: str) -> Path:
     A study stored in S3 keeps it under the local studies directory instead.
     """
     if location.startswith("s3://"):
-        from byohpo.tuner import studies_dir
+        from byohpo.study.tuner import studies_dir
 
         return studies_dir() / study_name / SERVICE_DIR
     return Path(location) / SERVICE_DIR

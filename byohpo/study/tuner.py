@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from byohpo.backends.base import Backend
 from byohpo.errors import JobDefinitionError, StudyStopped, UserError
 from byohpo.objectives import Objective, check_objectives_are_metrics, make_objectives
-from byohpo.progress import Progress
 from byohpo.redaction import redact_job, restore_job
 from byohpo.space import SearchSpace
-from byohpo.store import EventLog, Store, StudyLog
-from byohpo.study_loop import Budget, StudyLoop
+from byohpo.study.loop import Budget, StudyLoop
+from byohpo.study.progress import Progress
+from byohpo.study.store import EventLog, Store, StudyLog
 
 if TYPE_CHECKING:
     from byohpo.clock import Clock
@@ -73,8 +73,8 @@ class Tuner:
     twice or losing a result.
 
     ``store`` is where the study's event log goes: a directory, an ``s3://``
-    prefix, or an :class:`~byohpo.store.EventLog` object, such as a
-    :class:`~byohpo.store.MemoryEventLog` for a simulation that need not
+    prefix, or an :class:`~byohpo.study.store.EventLog` object, such as a
+    :class:`~byohpo.study.store.MemoryEventLog` for a simulation that need not
     survive the process (default: the study's name in ``byohpo-studies/``).
     """
 

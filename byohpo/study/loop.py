@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from byohpo.errors import CapacityError, StrategyError, StudyStopped
 from byohpo.objectives import Objective, objective_values
 from byohpo.pricing import job_cost, price_per_hour
-from byohpo.progress import Progress, ProgressLine
-from byohpo.store import Store, StudyLog, TrialRecord
 from byohpo.strategies.suggestion import Suggestion, generation_of, parent_of
+from byohpo.study.progress import Progress, ProgressLine
+from byohpo.study.store import Store, StudyLog, TrialRecord
 from byohpo.trial import JobState, JobStatus, LaunchRequest
 
 if TYPE_CHECKING:
