@@ -12,19 +12,34 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from byohpo.errors import CapacityError, StrategyError, StudyStopped
+from byohpo.errors import CapacityError, StrategyError
 from byohpo.objectives import Objective, objective_values
 from byohpo.pricing import job_cost, price_per_hour
 from byohpo.strategies.suggestion import Suggestion, generation_of, parent_of
+from byohpo.study.checkpoints import CheckpointPolicy, restore_strategy, snapshot_of
+from byohpo.study.events import (
+    CheckpointCopied,
+    DuplicateAnswered,
+    Event,
+    JobSubmitted,
+    LaunchLimited,
+    ResultRecorded,
+    StatusSeen,
+    StrategyCheckpoint,
+    TrialsAsked,
+    TrialsTold,
+)
+from byohpo.study.failures import check_failures, failure_kind, retryable
+from byohpo.study.pacing import poll_interval, training_start
 from byohpo.study.progress import Progress, ProgressLine
-from byohpo.study.store import Store, StudyLog, TrialRecord
+from byohpo.study.state import StudyLog, TrialRecord, apply
+from byohpo.study.store import Store
 from byohpo.trial import JobState, JobStatus, LaunchRequest
 
 if TYPE_CHECKING:
@@ -32,13 +47,6 @@ if TYPE_CHECKING:
     from byohpo.clock import Clock
     from byohpo.space import Config, SearchSpace
     from byohpo.strategies.base import Strategy
-
-RETRYABLE_FAILURE = re.compile(
-    r"InternalServerError|CapacityError|InsufficientCapacity|capacity", re.I
-)
-"""Failures SageMaker marks as its own (internal) or as missing capacity: worth one more try."""
-
-MAX_POLL_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
@@ -57,33 +65,6 @@ def _iso(value: datetime | None) -> str | None:
 def _completed(record: TrialRecord) -> bool:
     """Completed with every objective: the strategy was (or will be) told its metrics."""
     return record.status == JobStatus.COMPLETED.value and record.failure_reason is None
-
-
-_BEFORE_TRAINING = frozenset(
-    {"Starting", "Pending", "LaunchingMLInstances", "PreparingTrainingStack"}
-)
-"""Secondary statuses of a job whose instance is not billed yet."""
-
-
-def _training_start(state: JobState, now: float) -> float | None:
-    """When a job's billed time began, as far as this poll tells.
-
-    A DescribeTrainingJob answer has ``TrainingStartTime``; a ListTrainingJobs
-    summary (what a poll of a running job returns) has none, so a job first
-    seen past its start-up counts as started now, at most one poll late.
-    """
-    if state.start_time is not None:
-        return state.start_time.timestamp()
-    secondary = state.secondary_status
-    if state.status is JobStatus.IN_PROGRESS and secondary and secondary not in _BEFORE_TRAINING:
-        return now
-    return None
-
-
-def _failure_kind(reason: str | None) -> str:
-    """A failure reason with numbers and quoted names blurred, to group failures of one cause."""
-    first = (reason or "unknown").strip().splitlines()[0] if (reason or "").strip() else "unknown"
-    return re.sub(r"\d+(\.\d+)?", "N", first)[:200]
 
 
 class StudyLoop:
@@ -126,7 +107,9 @@ class StudyLoop:
         self.poll_interval = poll_interval
         self.started_at = started_at
 
-        self.trials: dict[int, TrialRecord] = {}
+        self.state = StudyLog()
+        self.trials: dict[int, TrialRecord] = self.state.trials
+        self._checkpoints = CheckpointPolicy()
         self.in_flight: dict[int, str] = {}  # trial id -> job name
         self.waiting: dict[int, int] = {}  # duplicate trial id -> original trial id
         self.unlaunched: list[int] = []  # asked, recorded, not yet created (capacity)
@@ -151,11 +134,40 @@ class StudyLoop:
         self.stop_reason: str | None = None
         self._fresh_from = 0  # failures before a resume were already judged
 
+    # -- the study's memory: write an event, then apply it ---------------------------------
+    def _write(self, *events: Event) -> None:
+        """Record events (durably), then apply them to the study's state."""
+        self._checkpoints.wrote(self.store.record(*events))
+        for event in events:
+            apply(self.state, event)
+
+    def checkpoint(self, always: bool = False) -> None:
+        """Record the strategy's state when the events since the last checkpoint outweigh it."""
+        if not (always or self._checkpoints.due()):
+            return
+        snapshot = snapshot_of(self.strategy)
+        if snapshot is None:
+            return  # replayed from the start on resume
+        size = self.store.record(StrategyCheckpoint(snapshot, time=self.clock.now()))
+        apply(self.state, StrategyCheckpoint(snapshot))
+        self._checkpoints.checkpointed(size)
+
+    def _told(self, tid: int) -> tuple[Suggestion, dict[str, float] | None]:
+        """What the strategy is told of a trial: its configuration, and metrics unless it failed."""
+        record = self.trials[tid]
+        told_config = Suggestion(
+            record.config, parent=record.parent_id, generation=record.generation, trial_id=tid
+        )
+        return told_config, dict(record.metrics) if _completed(record) else None
+
     # -- restoring from the log ----------------------------------------------------------
     def adopt(self, log: StudyLog, live_jobs: Mapping[str, JobState]) -> None:
         """Take over a study from its log, reconciled with the jobs SageMaker knows of."""
-        if log.snapshot is not None:
-            self.strategy.restore(log.snapshot)
+        self.state = log
+        self.trials = log.trials
+        restore_strategy(self.strategy, log, self._told)
+        if log.launch_limit is not None:
+            self.launch_limit = max(1, min(self.budget.max_parallel_jobs, log.launch_limit))
         for _, t in sorted(log.trials.items()):
             self._index(t)
             if t.has_result and t.duplicate_of is None:
@@ -187,8 +199,7 @@ class StudyLoop:
         self._fresh_from = len(self.trials)
 
     def _index(self, t: TrialRecord) -> None:
-        """Add a trial to the bookkeeping that keeps each loop step cheap."""
-        self.trials[t.trial_id] = t
+        """Add a trial (already in the state) to the bookkeeping that keeps each step cheap."""
         if t.duplicate_of is not None:
             self._duplicates += 1
             return
@@ -266,23 +277,21 @@ class StudyLoop:
                 continue
             key = (state.status.value, state.secondary_status)
             if tid not in self._started:
-                started = _training_start(state, self.clock.now())
+                started = training_start(state, self.clock.now())
                 if started is not None:
                     self._started[tid] = started
             if not state.status.is_terminal:
                 if self._seen_status.get(tid) != key:
                     self._seen_status[tid] = key
-                    self.store.record(
-                        {
-                            "event": "status",
-                            "trial_id": tid,
-                            "status": state.status.value,
-                            "secondary_status": state.secondary_status,
-                            "start_time": _iso(state.start_time),
-                            "time": self.clock.now(),
-                        }
+                    self._write(
+                        StatusSeen(
+                            tid,
+                            state.status.value,
+                            state.secondary_status,
+                            _iso(state.start_time),
+                            time=self.clock.now(),
+                        )
                     )
-                    self.trials[tid].status = state.status.value
                 continue
             self._finish(tid, state)
 
@@ -299,25 +308,18 @@ class StudyLoop:
                 f"the job completed but never printed the objective metric(s) {missing}: "
                 "check the metric definitions' regexes against the training script's output"
             )
-        event = {
-            "event": "result",
-            "trial_id": tid,
-            "status": state.status.value,
-            "metrics": metrics,
-            "failure_reason": reason,
-            "start_time": _iso(state.start_time),
-            "end_time": _iso(state.end_time),
-            "billable_seconds": state.billable_seconds,
-            "time": self.clock.now(),
-        }
-        self.store.record(event)
-        record.has_result = True
-        record.status = state.status.value
-        record.metrics = metrics
-        record.failure_reason = reason
-        record.start_time = _iso(state.start_time)
-        record.end_time = _iso(state.end_time)
-        record.billable_seconds = state.billable_seconds
+        self._write(
+            ResultRecorded(
+                tid,
+                state.status.value,
+                metrics,
+                reason,
+                _iso(state.start_time),
+                _iso(state.end_time),
+                state.billable_seconds,
+                time=self.clock.now(),
+            )
+        )
         del self.in_flight[tid]
         self._account(record)
         if self._should_retry(tid, state):
@@ -337,9 +339,7 @@ class StudyLoop:
         return tid
 
     def _should_retry(self, tid: int, state: JobState) -> bool:
-        if state.status is not JobStatus.FAILED or self.stop_reason is not None:
-            return False
-        if not RETRYABLE_FAILURE.search(state.failure_reason or ""):
+        if self.stop_reason is not None or not retryable(state.status, state.failure_reason):
             return False
         if self._retries[self._origin(tid)] >= self.budget.max_retries:
             return False
@@ -348,36 +348,34 @@ class StudyLoop:
     def _retry(self, tid: int) -> None:
         origin = self.trials[tid]
         new = self._new_trial(
-            origin.config, origin.generation, retry_of=tid, parent_id=origin.parent_id
+            len(self.trials),
+            origin.config,
+            origin.generation,
+            retry_of=tid,
+            parent_id=origin.parent_id,
         )
-        self.store.record({"event": "asked", "trials": [self._spec(new)], "snapshot": None})
+        self._write(TrialsAsked((new.spec(),), asked=None, time=self.clock.now()))
+        self._index(self.trials[new.trial_id])
         self.progress.say(
             f"trial {tid} failed for a reason SageMaker marks as its own "
-            f"({_failure_kind(origin.failure_reason)}); retrying it as trial {new.trial_id}"
+            f"({failure_kind(origin.failure_reason)}); retrying it as trial {new.trial_id}"
         )
         self.unlaunched.append(new.trial_id)
 
     def _answer_duplicate(self, dup: int, original: int) -> None:
         source = self.trials[original]
-        record = self.trials[dup]
-        self.store.record(
-            {
-                "event": "duplicate",
-                "trial_id": dup,
-                "status": source.status,
-                "metrics": source.metrics,
-                "failure_reason": source.failure_reason,
-                "start_time": None,
-                "end_time": None,
-                "billable_seconds": 0,
-                "time": self.clock.now(),
-            }
+        self._write(
+            DuplicateAnswered(
+                dup,
+                source.status,
+                dict(source.metrics),
+                source.failure_reason,
+                None,
+                None,
+                0,
+                time=self.clock.now(),
+            )
         )
-        record.has_result = True
-        record.status = source.status
-        record.metrics = dict(source.metrics)
-        record.failure_reason = source.failure_reason
-        record.billable_seconds = 0
         self.waiting.pop(dup, None)
         self.to_tell.append(dup)
 
@@ -386,25 +384,11 @@ class StudyLoop:
             return
         told = []
         for tid in self.to_tell:
-            record = self.trials[tid]
-            told_config = Suggestion(
-                record.config,
-                parent=record.parent_id,
-                generation=record.generation,
-                trial_id=tid,
-            )
-            metrics = dict(record.metrics) if _completed(record) else None
-            self.strategy.tell(told_config, metrics)
-            record.told = True
+            self.strategy.tell(*self._told(tid))
             told.append(tid)
         self.to_tell = []
-        self.store.record({"event": "told", "trial_ids": told, "snapshot": self._snapshot()})
-
-    def _snapshot(self) -> dict[str, Any] | None:
-        try:
-            return self.strategy.snapshot()
-        except NotImplementedError:
-            return None
+        self._write(TrialsTold(tuple(told), time=self.clock.now()))
+        self.checkpoint()
 
     # -- failure policy ------------------------------------------------------------------
     def _check_failures(self) -> None:
@@ -416,22 +400,11 @@ class StudyLoop:
         members = [
             self.trials[i] for i in ids if i not in self._retried_by and i >= self._fresh_from
         ]
-        if len(members) < 2:
-            return
-        failed = [t for t in members if t.has_result and t.status == JobStatus.FAILED.value]
-        if len(failed) < 2:
-            return
-        kind, count = Counter(_failure_kind(t.failure_reason) for t in failed).most_common(1)[0]
-        if count * 2 > len(members):
-            example = next(t for t in failed if _failure_kind(t.failure_reason) == kind)
+        try:
+            check_failures(members, self.generation)
+        except Exception:
             self.stop_all()
-            raise StudyStopped(
-                f"{count} of the {len(members)} jobs of generation {self.generation} "
-                "failed the same "
-                f"way, so the study stopped before spending more. First failure "
-                f"({example.job_name}): {example.failure_reason}. Fix the training script or the "
-                f"job definition, then start the study again (or `byohpo resume` it)."
-            )
+            raise
 
     # -- budgets ---------------------------------------------------------------------------
     def spent(self) -> float | None:
@@ -499,11 +472,13 @@ class StudyLoop:
                 self._batch_closed = whole_generations
             else:
                 self.generation = int(self.strategy.generation)  # type: ignore[attr-defined]
-            self._plan(configs)
+            self._plan(configs, n)
             self._launch_unlaunched()
 
-    def _plan(self, configs: list[Config]) -> None:
-        new_trials = []
+    def _plan(self, configs: list[Config], asked: int) -> None:
+        """Record the strategy's proposals as trials (before any job), then line them up."""
+        new_trials: list[TrialRecord] = []
+        batch: dict[str, int] = {}  # the same job twice in one batch: the second is a duplicate
         for config in configs:
             self.space.validate(config)
             parent = self._checked_parent(config)
@@ -511,21 +486,22 @@ class StudyLoop:
             generation = generation_of(config)
             if generation is None and parent is not None:
                 generation = self.trials[parent].generation + 1
+            tid = len(self.trials) + len(new_trials)
             new_trials.append(
                 self._new_trial(
+                    tid,
                     config,
-                    self._generation_of_next() if generation is None else generation,
-                    duplicate_of=self._known.get(key),
+                    self._generation_of_next(len(new_trials)) if generation is None else generation,
+                    duplicate_of=self._known.get(key, batch.get(key)),
                     parent_id=parent,
                 )
             )
-        self.store.record(
-            {
-                "event": "asked",
-                "trials": [self._spec(t) for t in new_trials],
-                "snapshot": self._snapshot(),
-            }
+            batch.setdefault(key, tid)
+        self._write(
+            TrialsAsked(tuple(t.spec() for t in new_trials), asked=asked, time=self.clock.now())
         )
+        for t in new_trials:
+            self._index(self.trials[t.trial_id])
         for t in new_trials:
             if t.duplicate_of is None:
                 self.unlaunched.append(t.trial_id)
@@ -536,13 +512,15 @@ class StudyLoop:
             else:
                 self.waiting[t.trial_id] = original
 
-    def _generation_of_next(self) -> int:
+    def _generation_of_next(self, planned: int = 0) -> int:
+        """The generation of the next trial, ``planned`` trials into a batch not indexed yet."""
         if self.mode == "async" and not hasattr(self.strategy, "generation"):
-            return (self._jobs + self._duplicates) // self.budget.max_parallel_jobs
+            return (self._jobs + self._duplicates + planned) // self.budget.max_parallel_jobs
         return self.generation
 
     def _new_trial(
         self,
+        tid: int,
         config: Config,
         generation: int,
         *,
@@ -550,8 +528,7 @@ class StudyLoop:
         retry_of: int | None = None,
         parent_id: int | None = None,
     ) -> TrialRecord:
-        tid = len(self.trials)
-        record = TrialRecord(
+        return TrialRecord(
             trial_id=tid,
             config=dict(config),
             hyperparameters=self.space.hyperparameters(config),
@@ -563,23 +540,6 @@ class StudyLoop:
             instance_type=self.instance_type,
             instance_count=self.instance_count,
         )
-        self._index(record)
-        return record
-
-    @staticmethod
-    def _spec(t: TrialRecord) -> dict[str, Any]:
-        return {
-            "trial_id": t.trial_id,
-            "config": t.config,
-            "hyperparameters": t.hyperparameters,
-            "generation": t.generation,
-            "job_name": t.job_name,
-            "parent_id": t.parent_id,
-            "duplicate_of": t.duplicate_of,
-            "retry_of": t.retry_of,
-            "instance_type": t.instance_type,
-            "instance_count": t.instance_count,
-        }
 
     def _launch_unlaunched(self) -> None:
         while self.unlaunched and self._free_slots() > 0:
@@ -592,9 +552,7 @@ class StudyLoop:
                 )
             except CapacityError as exc:
                 self.launch_limit = max(1, len(self.in_flight))
-                self.store.record(
-                    {"event": "launch_limit", "limit": self.launch_limit, "reason": str(exc)}
-                )
+                self._write(LaunchLimited(self.launch_limit, str(exc), time=self.clock.now()))
                 self.progress.say(
                     f"SageMaker has no capacity for another {self.instance_type} ({exc}); "
                     f"launching at most {self.launch_limit} at once for now and retrying"
@@ -602,16 +560,7 @@ class StudyLoop:
                 return
             self.unlaunched.pop(0)
             self.in_flight[tid] = job_name
-            record.submitted = True
-            record.status = JobStatus.IN_PROGRESS.value
-            self.store.record(
-                {
-                    "event": "submitted",
-                    "trial_id": tid,
-                    "job_name": job_name,
-                    "time": self.clock.now(),
-                }
-            )
+            self._write(JobSubmitted(tid, job_name, time=self.clock.now()))
             if (
                 self.launch_limit < self.budget.max_parallel_jobs
                 and len(self.in_flight) >= self.launch_limit
@@ -663,17 +612,16 @@ class StudyLoop:
         source = self._checkpoint_source(record.parent_id)
         assert source.job_name is not None
         copy = self.backend.copy_checkpoint(source.job_name, record.job_name)
-        self.store.record(
-            {
-                "event": "checkpoint",
-                "trial_id": record.trial_id,
-                "parent_id": record.parent_id,
-                "source_job": copy.source_job,
-                "source_uri": copy.source_uri,
-                "target_uri": copy.target_uri,
-                "objects": len(copy.keys),
-                "time": self.clock.now(),
-            }
+        self._write(
+            CheckpointCopied(
+                record.trial_id,
+                record.parent_id,
+                copy.source_job,
+                copy.source_uri,
+                copy.target_uri,
+                len(copy.keys),
+                time=self.clock.now(),
+            )
         )
         self._copied[record.trial_id] = copy.target_uri
         return copy.target_uri
@@ -698,16 +646,10 @@ class StudyLoop:
         )
 
     def _interval(self) -> float:
-        """Short while jobs are starting, longer for long jobs, never under the API's limit."""
-        base = max(self.backend.min_poll_interval, self.poll_interval or 0.0)
-        if self.poll_interval is not None:
-            return base
-        now = self.clock.now()
-        ages = [now - self._started[tid] for tid in self.in_flight if tid in self._started]
-        if not ages or len(ages) < len(self.in_flight):
-            return base
-        ages.sort()
-        # A slot whose job ended waits half an interval, on average, to be refilled (or for the
-        # next generation): polling every 1% of the jobs' typical age keeps that near 0.5% of
-        # the slot's time (measured on the simulator, see docs/benchmarks.md).
-        return min(MAX_POLL_INTERVAL, max(base, 0.01 * ages[len(ages) // 2]))
+        return poll_interval(
+            self.clock.now(),
+            self.in_flight,
+            self._started,
+            self.backend.min_poll_interval,
+            self.poll_interval,
+        )
