@@ -10,25 +10,18 @@ backend's clock (virtual in the simulator) is injected.
 
 from __future__ import annotations
 
-import json
 import math
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from byohpo.errors import CapacityError, StrategyError
 from byohpo.objectives import Objective, objective_values
-from byohpo.pricing import job_cost, price_per_hour
-from byohpo.strategies.suggestion import Suggestion, generation_of, parent_of
+from byohpo.strategies.suggestion import Suggestion
+from byohpo.study.accounting import Budget, Tally
 from byohpo.study.checkpoints import CheckpointPolicy, restore_strategy, snapshot_of
 from byohpo.study.events import (
-    CheckpointCopied,
     DuplicateAnswered,
     Event,
-    JobSubmitted,
-    LaunchLimited,
     ResultRecorded,
     StatusSeen,
     StrategyCheckpoint,
@@ -36,38 +29,26 @@ from byohpo.study.events import (
     TrialsTold,
 )
 from byohpo.study.failures import check_failures, failure_kind, retryable
+from byohpo.study.launching import Launcher
+from byohpo.study.lineage import Lineage, completed
 from byohpo.study.pacing import poll_interval, training_start
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.state import StudyLog, TrialRecord, apply
 from byohpo.study.store import Store
-from byohpo.trial import JobState, JobStatus, LaunchRequest
+from byohpo.trial import JobState, JobStatus
 
 if TYPE_CHECKING:
     from byohpo.backends.base import Backend
     from byohpo.clock import Clock
-    from byohpo.space import Config, SearchSpace
+    from byohpo.space import SearchSpace
     from byohpo.strategies.base import Strategy
-
-
-@dataclass(frozen=True)
-class Budget:
-    max_jobs: int
-    max_parallel_jobs: int
-    max_runtime: float | None = None
-    max_cost: float | None = None
-    max_retries: int = 2
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _completed(record: TrialRecord) -> bool:
-    """Completed with every objective: the strategy was (or will be) told its metrics."""
-    return record.status == JobStatus.COMPLETED.value and record.failure_reason is None
-
-
-class StudyLoop:
+class StudyLoop(Launcher):
     """One run (or resumed run) of a study. Not thread-safe; one loop per study at a time."""
 
     def __init__(
@@ -117,20 +98,14 @@ class StudyLoop:
         self.launch_limit = budget.max_parallel_jobs
         self.generation = 0
         self._batch_closed = False  # the tuner's own generations, for strategies without any
-        self._retries: Counter[int] = Counter()  # original trial id -> retries used
-        self._retried_by: dict[int, int] = {}  # failed trial id -> its retry's id
+        self.lineage = Lineage(self.trials)
         self._seen_status: dict[int, tuple[str, str | None]] = {}
         self._started: dict[int, float] = {}
-        self._known: dict[str, int] = {}  # hyperparameters (and parent) -> trial evaluating them
         self._copied: dict[int, str] = {}  # trial id -> where its parent's checkpoint was copied
         self._members: dict[int, list[int]] = {}  # generation -> trials with a job
-        self._recent: list[int] = []  # trials with a job, in result order (async failure window)
         self._jobs = 0  # trials with a job of their own
         self._duplicates = 0
-        self._finished_cost = 0.0
-        self._best: float | None = None
-        self._finished = 0
-        self._failed = 0
+        self.tally = Tally(objectives[0], instance_type, instance_count, region, prices)
         self.stop_reason: str | None = None
         self._fresh_from = 0  # failures before a resume were already judged
 
@@ -158,13 +133,14 @@ class StudyLoop:
         told_config = Suggestion(
             record.config, parent=record.parent_id, generation=record.generation, trial_id=tid
         )
-        return told_config, dict(record.metrics) if _completed(record) else None
+        return told_config, dict(record.metrics) if completed(record) else None
 
     # -- restoring from the log ----------------------------------------------------------
     def adopt(self, log: StudyLog, live_jobs: Mapping[str, JobState]) -> None:
         """Take over a study from its log, reconciled with the jobs SageMaker knows of."""
         self.state = log
         self.trials = log.trials
+        self.lineage = Lineage(self.trials)
         restore_strategy(self.strategy, log, self._told)
         if log.launch_limit is not None:
             self.launch_limit = max(1, min(self.budget.max_parallel_jobs, log.launch_limit))
@@ -179,7 +155,7 @@ class StudyLoop:
             if t.has_result:
                 continue
             if t.duplicate_of is not None:
-                original = self._latest_retry(t.duplicate_of)
+                original = self.lineage.latest_retry(t.duplicate_of)
                 if self.trials[original].has_result:
                     answered.append((tid, original))  # the answer was not recorded in time
                 else:
@@ -191,7 +167,7 @@ class StudyLoop:
         self.to_tell = [
             tid
             for tid in log.result_order
-            if not self.trials[tid].told and tid not in self._retried_by
+            if not self.trials[tid].told and tid not in self.lineage.retried_by
         ]
         for duplicate, original in answered:
             self._answer_duplicate(duplicate, original)
@@ -205,43 +181,13 @@ class StudyLoop:
             return
         self._jobs += 1
         self._members.setdefault(t.generation, []).append(t.trial_id)
-        self._known[self._job_key(t.hyperparameters, t.parent_id)] = t.trial_id
-        if t.retry_of is not None:
-            self._retried_by[t.retry_of] = t.trial_id
-            self._retries[self._origin(t.trial_id)] += 1
+        self.lineage.add(t)
 
     def _account(self, t: TrialRecord) -> None:
         """Add a finished job to the running totals."""
-        self._finished += 1
-        self._recent.append(t.trial_id)
-        if t.status == JobStatus.FAILED.value:
-            self._failed += 1
+        self.tally.account(t)
         if t.status == JobStatus.STOPPED.value:
-            key = self._job_key(t.hyperparameters, t.parent_id)
-            if self._known.get(key) == t.trial_id:
-                del self._known[key]  # stopped early: no result to reuse
-        self._finished_cost += (
-            job_cost(
-                t.billable_seconds,
-                self.instance_type,
-                self.instance_count,
-                self.region,
-                self.prices,
-            )
-            or 0.0
-        )
-        obj = self.objectives[0]
-        value = t.metrics.get(obj.metric) if t.failure_reason is None else None
-        better = self._best is None or (
-            value is not None and (value > self._best if obj.maximize else value < self._best)
-        )
-        if t.status == JobStatus.COMPLETED.value and value is not None and better:
-            self._best = value
-
-    def _origin(self, tid: int) -> int:
-        while self.trials[tid].retry_of is not None:
-            tid = int(self.trials[tid].retry_of)  # type: ignore[arg-type]
-        return tid
+            self.lineage.forget(t)
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> str:
@@ -328,20 +274,15 @@ class StudyLoop:
             self.to_tell.append(tid)
         if self.waiting:
             for dup, original in list(self.waiting.items()):
-                if original == tid and tid not in self._retried_by:
+                if original == tid and tid not in self.lineage.retried_by:
                     self._answer_duplicate(dup, tid)
                 elif original == tid:
-                    self.waiting[dup] = self._latest_retry(tid)
-
-    def _latest_retry(self, tid: int) -> int:
-        while tid in self._retried_by:
-            tid = self._retried_by[tid]
-        return tid
+                    self.waiting[dup] = self.lineage.latest_retry(tid)
 
     def _should_retry(self, tid: int, state: JobState) -> bool:
         if self.stop_reason is not None or not retryable(state.status, state.failure_reason):
             return False
-        if self._retries[self._origin(tid)] >= self.budget.max_retries:
+        if self.lineage.retries[self.lineage.origin(tid)] >= self.budget.max_retries:
             return False
         return self._jobs < self.budget.max_jobs
 
@@ -394,11 +335,13 @@ class StudyLoop:
     def _check_failures(self) -> None:
         """Stop when most of the current generation (async: the last slots' worth) failed alike."""
         if self.mode == "async":
-            ids = self._recent[-self.budget.max_parallel_jobs :]
+            ids = self.tally.recent[-self.budget.max_parallel_jobs :]
         else:
             ids = self._members.get(self.generation, [])
         members = [
-            self.trials[i] for i in ids if i not in self._retried_by and i >= self._fresh_from
+            self.trials[i]
+            for i in ids
+            if i not in self.lineage.retried_by and i >= self._fresh_from
         ]
         try:
             check_failures(members, self.generation)
@@ -409,26 +352,13 @@ class StudyLoop:
     # -- budgets ---------------------------------------------------------------------------
     def spent(self) -> float | None:
         """Dollars billed so far, with running jobs counted up to now."""
-        if self.instance_type is None:
-            return None
-        price = price_per_hour(self.instance_type, self.region, self.prices)
-        if price is None:
-            return None
-        now = self.clock.now()
-        running = sum(now - self._started[tid] for tid in self.in_flight if tid in self._started)
-        return self._finished_cost + max(0.0, running) / 3600.0 * price * self.instance_count
+        since = [self._started[tid] for tid in self.in_flight if tid in self._started]
+        return self.tally.spent(self.clock.now(), since)
 
     def _budget_reached(self) -> str | None:
         if self.stop_reason is not None:
             return self.stop_reason
-        b = self.budget
-        elapsed = self.clock.now() - self.started_at
-        if b.max_runtime is not None and elapsed >= b.max_runtime:
-            return f"max_runtime reached ({elapsed:.0f} s of {b.max_runtime:.0f} s)"
-        spent = self.spent()
-        if b.max_cost is not None and spent is not None and spent >= b.max_cost:
-            return f"max_cost reached (${spent:.2f} of ${b.max_cost:.2f})"
-        return None
+        return self.budget.reached(self.clock.now() - self.started_at, self.spent())
 
     def _exhausted(self) -> str | None:
         if self.in_flight or self.waiting or self.unlaunched or self.to_tell:
@@ -442,203 +372,19 @@ class StudyLoop:
             )
         return "the strategy proposed no more configurations"
 
-    # -- launching --------------------------------------------------------------------------
-    def _free_slots(self) -> int:
-        return min(self.budget.max_parallel_jobs, self.launch_limit) - len(self.in_flight)
-
-    def _launch(self) -> None:
-        self._launch_unlaunched()
-        batches = not hasattr(self.strategy, "generation")
-        whole_generations = self.mode == "generational" and self.strategy.supports_async
-        for _ in range(10 * self.budget.max_parallel_jobs + 100):  # duplicates are free: bound them
-            if self._free_slots() <= 0 or self.unlaunched or self.stop_reason is not None:
-                return
-            remaining = self.budget.max_jobs - self._jobs
-            if remaining <= 0 or self._duplicates >= max(10 * self.budget.max_jobs, 100):
-                return
-            if whole_generations and (self.in_flight or self.waiting):
-                return  # an async-capable strategy run generationally: wait for the generation
-            n = min(self._free_slots(), remaining)
-            configs = self.strategy.ask(n)[:n]
-            if not configs:
-                self._batch_closed = True
-                return
-            stated = [g for g in map(generation_of, configs) if g is not None]
-            if stated:
-                self.generation = max(self.generation, *stated)
-            elif batches:
-                if self._batch_closed and self.mode == "generational":
-                    self.generation += 1
-                self._batch_closed = whole_generations
-            else:
-                self.generation = int(self.strategy.generation)  # type: ignore[attr-defined]
-            self._plan(configs, n)
-            self._launch_unlaunched()
-
-    def _plan(self, configs: list[Config], asked: int) -> None:
-        """Record the strategy's proposals as trials (before any job), then line them up."""
-        new_trials: list[TrialRecord] = []
-        batch: dict[str, int] = {}  # the same job twice in one batch: the second is a duplicate
-        for config in configs:
-            self.space.validate(config)
-            parent = self._checked_parent(config)
-            key = self._job_key(self.space.hyperparameters(config), parent)
-            generation = generation_of(config)
-            if generation is None and parent is not None:
-                generation = self.trials[parent].generation + 1
-            tid = len(self.trials) + len(new_trials)
-            new_trials.append(
-                self._new_trial(
-                    tid,
-                    config,
-                    self._generation_of_next(len(new_trials)) if generation is None else generation,
-                    duplicate_of=self._known.get(key, batch.get(key)),
-                    parent_id=parent,
-                )
-            )
-            batch.setdefault(key, tid)
-        self._write(
-            TrialsAsked(tuple(t.spec() for t in new_trials), asked=asked, time=self.clock.now())
-        )
-        for t in new_trials:
-            self._index(self.trials[t.trial_id])
-        for t in new_trials:
-            if t.duplicate_of is None:
-                self.unlaunched.append(t.trial_id)
-                continue
-            original = self._latest_retry(t.duplicate_of)
-            if self.trials[original].has_result:
-                self._answer_duplicate(t.trial_id, original)
-            else:
-                self.waiting[t.trial_id] = original
-
-    def _generation_of_next(self, planned: int = 0) -> int:
-        """The generation of the next trial, ``planned`` trials into a batch not indexed yet."""
-        if self.mode == "async" and not hasattr(self.strategy, "generation"):
-            return (self._jobs + self._duplicates + planned) // self.budget.max_parallel_jobs
-        return self.generation
-
-    def _new_trial(
-        self,
-        tid: int,
-        config: Config,
-        generation: int,
-        *,
-        duplicate_of: int | None = None,
-        retry_of: int | None = None,
-        parent_id: int | None = None,
-    ) -> TrialRecord:
-        return TrialRecord(
-            trial_id=tid,
-            config=dict(config),
-            hyperparameters=self.space.hyperparameters(config),
-            generation=generation,
-            job_name=None if duplicate_of is not None else self.backend.job_name(tid),
-            parent_id=parent_id,
-            duplicate_of=duplicate_of,
-            retry_of=retry_of,
-            instance_type=self.instance_type,
-            instance_count=self.instance_count,
-        )
-
-    def _launch_unlaunched(self) -> None:
-        while self.unlaunched and self._free_slots() > 0:
-            tid = self.unlaunched[0]
-            record = self.trials[tid]
-            checkpoint = self._copy_parent_checkpoint(record)
-            try:
-                job_name = self.backend.submit(
-                    LaunchRequest(tid, record.hyperparameters, checkpoint_s3_uri=checkpoint)
-                )
-            except CapacityError as exc:
-                self.launch_limit = max(1, len(self.in_flight))
-                self._write(LaunchLimited(self.launch_limit, str(exc), time=self.clock.now()))
-                self.progress.say(
-                    f"SageMaker has no capacity for another {self.instance_type} ({exc}); "
-                    f"launching at most {self.launch_limit} at once for now and retrying"
-                )
-                return
-            self.unlaunched.pop(0)
-            self.in_flight[tid] = job_name
-            self._write(JobSubmitted(tid, job_name, time=self.clock.now()))
-            if (
-                self.launch_limit < self.budget.max_parallel_jobs
-                and len(self.in_flight) >= self.launch_limit
-            ):
-                self.launch_limit += 1  # capacity came back for this one: try one more next time
-
-    # -- warm starts -------------------------------------------------------------------------
-    def _checked_parent(self, config: Config) -> int | None:
-        """The parent a suggestion names: a trial that completed (its checkpoint is final)."""
-        parent = parent_of(config)
-        if parent is None:
-            return None
-        record = self.trials.get(parent)
-        if record is None or not _completed(record):
-            state = "no such trial" if record is None else f"trial {parent} is {record.status}"
-            raise StrategyError(
-                "a suggestion's parent must be a trial that completed (only a finished job has "
-                "a checkpoint to start from)",
-                f"parent={parent} ({state})",
-                "Name as parent the trial_id told with a completed result.",
-            )
-        return parent
-
-    def _job_key(self, hyperparameters: Mapping[str, str], parent: int | None) -> str:
-        """Two trials run the same job when their hyperparameters and starting checkpoint agree."""
-        key = json.dumps(hyperparameters, sort_keys=True)
-        if parent is None:
-            return key
-        return f"{key} <- {self._checkpoint_source(parent).trial_id}"
-
-    def _checkpoint_source(self, tid: int) -> TrialRecord:
-        """The trial whose job ran for ``tid``: itself, or what its duplicate answered from."""
-        record = self.trials[tid]
-        while record.duplicate_of is not None:
-            record = self.trials[self._latest_retry(record.duplicate_of)]
-        return record
-
-    def _copy_parent_checkpoint(self, record: TrialRecord) -> str | None:
-        """Copy the parent's last checkpoint to the trial's own location; None without a parent.
-
-        Copying again after a crash is harmless: the job was not created yet
-        (a created job is re-attached, never launched again), and the copy is
-        verified complete each time before the job starts.
-        """
-        if record.parent_id is None or record.job_name is None:
-            return None
-        if record.trial_id in self._copied:  # copied, then SageMaker had no capacity
-            return self._copied[record.trial_id]
-        source = self._checkpoint_source(record.parent_id)
-        assert source.job_name is not None
-        copy = self.backend.copy_checkpoint(source.job_name, record.job_name)
-        self._write(
-            CheckpointCopied(
-                record.trial_id,
-                record.parent_id,
-                copy.source_job,
-                copy.source_uri,
-                copy.target_uri,
-                len(copy.keys),
-                time=self.clock.now(),
-            )
-        )
-        self._copied[record.trial_id] = copy.target_uri
-        return copy.target_uri
-
     # -- reporting and pacing ---------------------------------------------------------------
     def best(self) -> float | None:
         """The best value of the first objective among completed jobs."""
-        return self._best
+        return self.tally.best
 
     def _report(self) -> None:
         self.progress.update(
             ProgressLine(
                 generation=self.generation,
                 running=len(self.in_flight),
-                finished=self._finished,
-                failed=self._failed,
-                best=self._best,
+                finished=self.tally.finished,
+                failed=self.tally.failed,
+                best=self.tally.best,
                 metric=self.objectives[0].metric,
                 elapsed=self.clock.now() - self.started_at,
                 cost=self.spent(),
