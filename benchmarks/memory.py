@@ -227,7 +227,7 @@ def one(kind: str, name: str, jobs: int) -> dict[str, Any]:
         root = scratch()
         try:
             row.update(run_log(name, jobs, keep=root))
-            done = _child("resume-only", name, jobs, str(root / "study"))
+            done = _child("resume-only", name, str(jobs), str(root / "study"))
             row.update(done)
         finally:
             shutil.rmtree(root)

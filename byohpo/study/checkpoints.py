@@ -25,15 +25,15 @@ from byohpo.study.state import Asked, StudyLog
 if TYPE_CHECKING:
     from byohpo.strategies.base import Strategy
 
-MIN_CHECKPOINT_BYTES = 16_384
+MIN_CHECKPOINT_BYTES = 65_536
 """Events written between two checkpoints, at least (a small state is not written often)."""
 
 
 class CheckpointPolicy:
     """Decides when the strategy's state is worth writing again."""
 
-    def __init__(self, minimum: int = MIN_CHECKPOINT_BYTES) -> None:
-        self.minimum = minimum
+    def __init__(self, minimum: int | None = None) -> None:
+        self.minimum = MIN_CHECKPOINT_BYTES if minimum is None else minimum
         self.since = 0  # bytes of other events since the last checkpoint
         self.last = 0  # bytes of the last checkpoint
 

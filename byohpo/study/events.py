@@ -236,14 +236,20 @@ KINDS: dict[str, type[Event]] = {
 
 
 # -- encoding ----------------------------------------------------------------------------
+_SPEC_DEFAULTS = {"generation": 0, "instance_count": 1}
+
+
 def _spec_json(spec: TrialSpec) -> dict[str, Any]:
-    data = {f.name: getattr(spec, f.name) for f in fields(spec)}
-    data["config"] = dict(spec.config)
-    data["hyperparameters"] = dict(spec.hyperparameters)
-    if spec.extra:
-        data["extra"] = dict(spec.extra)
-    else:
-        del data["extra"]
+    """A trial spec's JSON: fields at their default (None, 0 generation, 1 instance) left out."""
+    data: dict[str, Any] = {
+        "trial_id": spec.trial_id,
+        "config": dict(spec.config),
+        "hyperparameters": dict(spec.hyperparameters),
+    }
+    for f in fields(spec)[3:]:
+        value = getattr(spec, f.name)
+        if value is not None and value != _SPEC_DEFAULTS.get(f.name) and value != {}:
+            data[f.name] = dict(value) if isinstance(value, Mapping) else value
     return data
 
 
