@@ -67,6 +67,7 @@ class S3EventLog:
         self._last = 0  # the last segment number read or written
         self._legacy_read = False
         self._chunked_to = 0  # segments up to this number are in chunks
+        self._synced = False  # read the log at least once (a writer starts after the end)
 
     @property
     def client(self) -> Any:
@@ -143,11 +144,13 @@ class S3EventLog:
         if chunks:
             self._chunked_to = max(self._chunked_to, max(c.last for c in chunks))
         self._last = last
+        self._synced = True
         self._events.extend(reading.events)
         self._damage.extend(reading.damage)
 
     def _restart(self) -> None:
         self._events, self._damage, self._last, self._legacy_read = [], [], 0, False
+        self._synced = False
 
     def read(self) -> Reading:
         with self._lock:
@@ -168,6 +171,8 @@ class S3EventLog:
             return 0
         body = text.encode()
         with self._lock:
+            if not self._synced:
+                self._catch_up()  # what earlier runs wrote is theirs, not a rival's
             stalled = 0  # tries that lost a race without finding what the other wrote
             while stalled < _RETRIES:
                 number = self._last + 1
