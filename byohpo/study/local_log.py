@@ -61,6 +61,9 @@ class LocalEventLog:
         self.path = self.directory / LOG_NAME
         self.location = str(self.directory)
         self._thread_lock = threading.Lock()
+        self._read = Reading(raw=[])  # what was read so far, up to ``_offset``
+        self._offset = 0  # bytes of whole lines read
+        self._lines = 0
 
     def exists(self) -> bool:
         try:
@@ -108,18 +111,34 @@ class LocalEventLog:
         return len(data)
 
     def read(self) -> Reading:
-        reading = Reading()
+        """Every readable event; only what was appended since the last read is parsed."""
         try:
-            text = self.path.read_bytes().decode("utf-8", errors="replace")
+            with open(self.path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                if size < self._offset:  # rewritten (a repair): read it all again
+                    self._read, self._offset, self._lines = Reading(raw=[]), 0, 0
+                f.seek(self._offset)
+                data = f.read()
         except FileNotFoundError:
-            return reading
+            self._read, self._offset, self._lines = Reading(raw=[]), 0, 0
+            return Reading()
         except PermissionError as exc:
             raise StoreAccessError(
                 "the study's log must be readable",
                 f"{self.path}: {exc.strerror}",
                 "Fix its permissions (chmod u+r, or run as the log's owner) and try again.",
             ) from None
-        parse_lines(text, str(self.path), reading)
+        whole = data.rfind(b"\n") + 1  # a torn tail is read again next time
+        text = data[:whole].decode("utf-8", errors="replace")
+        self._lines += parse_lines(text, str(self.path), self._read, self._lines + 1)
+        self._offset += whole
+        tail = data[whole:]
+        reading = Reading(
+            list(self._read.events),
+            list(self._read.damage),
+            bool(tail.strip()),
+            list(self._read.raw or []),
+        )
         return reading
 
     def replace(self, kept: str, set_aside: str, aside_path: Path) -> None:

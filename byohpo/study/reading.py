@@ -42,10 +42,17 @@ class Reading:
     events: list[Mapping[str, Any] | Event] = field(default_factory=list)
     damage: list[Damage] = field(default_factory=list)
     torn_tail: bool = False
+    raw: list[Mapping[str, Any]] | None = None
+    """The events' JSON objects as read (None when the log keeps typed events)."""
 
 
-def parse_lines(text: str, where: str, reading: Reading, first_line: int = 1) -> None:
-    """Add the events of ``text`` (JSON lines) to ``reading``; damaged lines to its damage."""
+def parse_lines(text: str, where: str, reading: Reading, first_line: int = 1) -> int:
+    """Add the events of ``text`` (JSON lines) to ``reading``; damaged lines to its damage.
+
+    Returns the number of whole lines read (a torn tail is not one).
+    """
+    if reading.raw is None:
+        reading.raw = []
     lines = text.split("\n")
     last = len(lines) - 1  # the text after the last newline: empty, or a torn tail
     for index, line in enumerate(lines):
@@ -68,3 +75,5 @@ def parse_lines(text: str, where: str, reading: Reading, first_line: int = 1) ->
             reading.damage.append(Damage(where, number, str(exc).split(": ", 1)[-1], line))
             continue
         reading.events.append(data if event is None else event)  # an unknown kind: kept as is
+        reading.raw.append(data)
+    return last
