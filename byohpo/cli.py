@@ -1,4 +1,4 @@
-"""The ``byohpo`` command: run, resume, status, results, stop, demo, pipeline.
+"""The ``byohpo`` command: run, resume, status, results, stop, repair, demo, pipeline.
 
 Exit status: 0 on success, 2 for a user mistake (a message, no traceback),
 1 otherwise, 130 after Ctrl-C.
@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
 
     stop = sub.add_parser("stop", help="stop every job of a study that is still running")
     stop.add_argument("study", metavar="STUDY")
+
+    repair = sub.add_parser(
+        "repair", help="set a study log's damaged lines aside, so the study can resume"
+    )
+    repair.add_argument("study", metavar="STUDY")
 
     demo = sub.add_parser("demo", help="a complete dry-run study, nothing to set up")
     demo.add_argument("--strategy", default="ga")
@@ -114,6 +119,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise UserError(
             "resume needs an existing study", repr(args.study), "Give its name or directory."
         )
+    from byohpo.study.damage import refuse_damaged
+
+    refuse_damaged(log, args.study)
     dry_run = log.study.get("backend") == "FakeSageMaker"
     with _backend(dry_run=dry_run, inputs={}, location=store.location, name=log.name) as backend:
         if dry_run:
@@ -138,6 +146,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"ended: {result.stop_reason}")
     else:
         print("not finished (running, or interrupted: `byohpo resume` continues it)")
+    _say_damage(result.log.damage, args.study, sys.stdout)
     if result.log.study.get("backend") == "FakeSageMaker":
         from byohpo.fake.dry_run import service_status
         from byohpo.study.tuner import study_location
@@ -159,6 +168,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         sys.stdout.write(table.to_json(orient="records", date_format="iso", indent=2) + "\n")
     else:
         print(table.to_string(index=False))
+    _say_damage(result.log.damage, args.study, sys.stderr)
     if args.report:
         from byohpo.report import write_report
 
@@ -196,6 +206,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
                 )
             return EXIT_OK
     with _backend(dry_run=dry_run, inputs={}, location=store.location, name=log.name) as backend:
+        backend.study_id = log.study_id
         backend.open(log.name, TrainingJob.from_json(log.study["job"], check_files=False))
         for trial in running:
             backend.stop(str(trial.job_name))
@@ -216,6 +227,21 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from byohpo.study.damage import repair
+    from byohpo.study.tuner import study_location
+
+    done = repair(study_location(args.study), args.study)
+    if not done.set_aside:
+        print(f"the log of {args.study} is whole: nothing to repair")
+        return EXIT_OK
+    print(
+        f"set {done.set_aside} damaged line(s) aside in {done.aside_path}; "
+        f"{done.kept} readable events kept. `byohpo resume {args.study}` continues the study."
+    )
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from byohpo.demo import run_demo
 
@@ -228,6 +254,7 @@ COMMANDS = {
     "status": cmd_status,
     "results": cmd_results,
     "stop": cmd_stop,
+    "repair": cmd_repair,
     "demo": cmd_demo,
     "pipeline": cmd_pipeline,
 }
@@ -269,12 +296,23 @@ def _load(study: str) -> Any:
     location = study_location(study)
     log = Store(location).load()
     if not log.study:
+        damaged = f"; its log has {len(log.damage)} damaged line(s)" if log.damage else ""
         raise UserError(
             "no study found",
-            f"{study!r} (looked in {location})",
+            f"{study!r} (looked in {location}{damaged})",
             "Give the study's name or directory.",
         )
     return StudyResult(log)
+
+
+def _say_damage(damage: list[str], study: str, stream: Any) -> None:
+    """Name each damaged line of a study's log, and the fix."""
+    if not damage:
+        return
+    print(f"damaged: {len(damage)} line(s) of the log cannot be read:", file=stream)
+    for line in damage:
+        print(f"  {line}", file=stream)
+    print(f"`byohpo repair {study}` sets them aside so the study can resume", file=stream)
 
 
 def _print_outcome(result: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
@@ -25,25 +26,39 @@ JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _TRIAL_SUFFIX_DIGITS = 5
 
 
-def study_prefix(study_name: str) -> str:
+STUDY_ID_LENGTH = 8
+
+
+def new_study_id() -> str:
+    """A fresh study id: 8 lowercase letters and digits (about 2.8e12 of them)."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(STUDY_ID_LENGTH))
+
+
+def study_prefix(study_name: str, study_id: str | None = None) -> str:
     """The job-name prefix of a study: valid for SageMaker whatever the study is called.
 
     Letters, digits and single hyphens are kept; anything else becomes a
     hyphen. When that changes the name or it must be shortened, a short hash
-    of the original is appended, so two studies never share a prefix.
+    of the original is appended, so two studies never share a prefix. The
+    study's unique id, when it has one, ends the prefix (``digits-ga-k3x9q2ma``):
+    job names are never reusable in an account and region, and a new study under
+    an old name must not find the old study's jobs.
     """
     cleaned = re.sub(r"[^a-zA-Z0-9]+", "-", study_name).strip("-")
     max_len = 63 - 1 - _TRIAL_SUFFIX_DIGITS - 1  # "-t" + digits, leave room for "-" join
-    if cleaned == study_name and 0 < len(cleaned) <= max_len:
-        return cleaned
-    digest = hashlib.sha256(study_name.encode()).hexdigest()[:6]
-    cleaned = (cleaned or "study")[: max_len - len(digest) - 1].rstrip("-")
-    return f"{cleaned}-{digest}"
+    if study_id is not None:
+        max_len -= len(study_id) + 1
+    if not (cleaned == study_name and 0 < len(cleaned) <= max_len):
+        digest = hashlib.sha256(study_name.encode()).hexdigest()[:6]
+        cleaned = (cleaned or "study")[: max_len - len(digest) - 1].rstrip("-")
+        cleaned = f"{cleaned}-{digest}"
+    return cleaned if study_id is None else f"{cleaned}-{study_id}"
 
 
-def job_name_for(study_name: str, trial_id: int) -> str:
+def job_name_for(study_name: str, trial_id: int, study_id: str | None = None) -> str:
     """The training job name of a trial: deterministic, so a resubmit finds the same job."""
-    name = f"{study_prefix(study_name)}-t{trial_id:0{_TRIAL_SUFFIX_DIGITS}d}"
+    name = f"{study_prefix(study_name, study_id)}-t{trial_id:0{_TRIAL_SUFFIX_DIGITS}d}"
     assert JOB_NAME_PATTERN.match(name), name  # guaranteed by study_prefix
     return name
 
@@ -54,8 +69,9 @@ class Backend(ABC):
     Promises:
 
     - :meth:`submit` is idempotent: the job name is derived from the study
-      name and the trial id, and a second submit of the same trial (after a
-      crash) adopts the existing job instead of launching a twin.
+      name, its unique id and the trial id, and a second submit of the same trial
+      (after a crash) adopts the existing job instead of launching a twin, but only
+      a job of this study with the trial's hyperparameters.
     - :meth:`poll` costs a bounded number of list calls per cycle, whatever the
       number of jobs in flight, plus one describe per job that became terminal.
     - A ``Stopping`` job is reported as busy until it is ``Stopped``.
@@ -72,9 +88,13 @@ class Backend(ABC):
         """Prepare a study: validate the template against the account, upload the code once."""
 
     def job_name(self, trial_id: int) -> str:
-        return job_name_for(self.study_name, trial_id)
+        return job_name_for(self.study_name, trial_id, self.study_id)
 
     _study: str | None = None
+
+    study_id: str | None = None
+    """The study's unique id (set by the tuner before :meth:`open`): in job names and tags.
+    None for a study recorded before studies had ids."""
 
     @property
     def study_name(self) -> str:

@@ -55,6 +55,14 @@ CREATION_TIME_SLACK = timedelta(minutes=10)
 """How far before a job's (locally noted) creation time a listing starts: clock skew."""
 
 
+STUDY_ID_TAG = "byohpo:study-id"
+"""The tag holding the unique id of the study a job belongs to."""
+
+
+class JobConflictError(BackendError):
+    """A job of the trial's name exists but belongs to another study or trial."""
+
+
 class SageMakerBackend(Backend):
     """Runs each trial as a SageMaker training job.
 
@@ -153,7 +161,7 @@ class SageMakerBackend(Backend):
         self._reset_study()
         self._study = study_name
         self._job = job
-        self._prefix = study_prefix(study_name)
+        self._prefix = study_prefix(study_name, self.study_id)
         session = self._session or self._make_session()
         region = self._region or session.region_name
         if not region:
@@ -279,6 +287,8 @@ class SageMakerBackend(Backend):
         if checkpoint is None and job.checkpoint_s3_uri is not None:
             checkpoint = f"{job.checkpoint_s3_uri}/{name}"
         tags = {STUDY_TAG: tag_value(self.study_name), TRIAL_TAG: str(request.trial_id)}
+        if self.study_id is not None:
+            tags[STUDY_ID_TAG] = self.study_id
         tags.update(job.tags)
         params = create_training_job_request(
             job,
@@ -297,9 +307,39 @@ class SageMakerBackend(Backend):
         except ClientError as exc:
             if error_code(exc) != "ResourceInUse":
                 raise self._translate(exc, "CreateTrainingJob", name) from exc
-            log.info("job %s already exists (an earlier submit): adopting it", name)
+            self._check_adoptable(name, params, tags)
+            log.info("job %s already exists (an earlier submit of this trial): adopting it", name)
         self._created[name] = datetime.now(UTC)
         return name
+
+    def _check_adoptable(
+        self, name: str, params: Mapping[str, Any], tags: Mapping[str, str]
+    ) -> None:
+        """Adopt an existing job only if it is this trial's: same study, same hyperparameters."""
+        sm = self._clients()[0]
+        try:
+            found = self._call(
+                "DescribeTrainingJob", sm.describe_training_job, TrainingJobName=name
+            )
+            listed = self._call("ListTags", sm.list_tags, ResourceArn=found["TrainingJobArn"])
+        except ClientError as exc:
+            raise self._translate(exc, "DescribeTrainingJob", name) from exc
+        theirs = {t["Key"]: t.get("Value", "") for t in listed.get("Tags", [])}
+        mismatches = [
+            f"{key} {theirs.get(key)!r} (this study: {tags[key]!r})"
+            for key in (STUDY_ID_TAG, STUDY_TAG, TRIAL_TAG)
+            if key in tags and theirs.get(key) != tags[key]
+        ]
+        wanted = dict(params.get("HyperParameters") or {})
+        if dict(found.get("HyperParameters") or {}) != wanted:
+            mismatches.append("other hyperparameters")
+        if mismatches:
+            raise JobConflictError(
+                f"the training job {name} already exists and is not this trial's: it has "
+                f"{', '.join(mismatches)}. Job names are never reusable in an account and "
+                "region, so this study launched nothing more and adopted nothing. Start the "
+                "study under a new name (or from a fresh store, which gives it a new id)."
+            )
 
     def _translate(self, exc: ClientError, operation: str, subject: str) -> Exception:
         code = error_code(exc)

@@ -187,7 +187,7 @@ class Simulator(Backend):
     def open(self, study_name: str, job: TrainingJob) -> None:
         self._study = study_name
         self._job = job
-        self._prefix = study_prefix(study_name)
+        self._prefix = study_prefix(study_name, self.study_id)
         self._metric_names = frozenset(job.metric_definitions)
         self._created = set()
         self._final = {}

@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from byohpo.backends.base import Backend
+from byohpo.backends.base import Backend, new_study_id
 from byohpo.errors import JobDefinitionError, StudyStopped, UserError
 from byohpo.objectives import Objective, check_objectives_are_metrics, make_objectives
 from byohpo.redaction import redact_job, restore_job
 from byohpo.space import SearchSpace
+from byohpo.study.damage import refuse_damaged
+from byohpo.study.events import FORMAT_VERSION, StudyDefined, StudyFinished, StudyInterrupted
+from byohpo.study.local_log import LocalEventLog
 from byohpo.study.loop import Budget, StudyLoop
+from byohpo.study.ownership import StudyClaim, claim
 from byohpo.study.progress import Progress
 from byohpo.study.store import EventLog, Store, StudyLog
 
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
 
 MODES = ("generational", "async")
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-STUDY_FORMAT = 1
+STUDY_FORMAT = FORMAT_VERSION
 DEFAULT_STUDIES_DIR = "byohpo-studies"
 
 
@@ -184,6 +188,8 @@ class Tuner:
             stream = progress
         self.progress = Progress(self.study_name, stream)
         self.stop_reason: str | None = None
+        self.study_id: str | None = None
+        """The study's unique id, given when it is first run; in its jobs' names and tags."""
 
     # -- the backend, created late so a Tuner can be built without AWS credentials ----------
     @property
@@ -208,6 +214,7 @@ class Tuner:
             "event": "study",
             "format": STUDY_FORMAT,
             "name": self.study_name,
+            "study_id": self.study_id,
             "space": self.space.to_json(),
             "parameter_names": list(self.space),
             "job": job,
@@ -236,18 +243,31 @@ class Tuner:
     # -- running ------------------------------------------------------------------------
     def run(self) -> StudyResult:
         """Run the study to its end; returns its results (also after Ctrl-C)."""
-        log = self.store.load() if self.store.exists() else None
-        if log is not None and log.study:
-            raise UserError(
-                f"a study named {self.study_name!r} already exists in {self.store.location}",
-                "an existing event log",
-                f"Resume it with byohpo.Tuner.resume({self.study_name!r}) (or `byohpo resume "
-                f"{self.study_name}`), or pick another study_name.",
-            )
-        definition = self.definition()
-        self.backend.open(self.study_name, self.job)
-        self.store.record(definition)
-        return self._run(None, float(definition["time"]))
+        owner = self._claim()
+        try:
+            log = self.store.load() if self.store.exists() else None
+            if log is not None and (log.study or log.damage):
+                raise UserError(
+                    f"a study named {self.study_name!r} already exists in {self.store.location}",
+                    "an existing event log",
+                    f"Resume it with byohpo.Tuner.resume({self.study_name!r}) (or `byohpo "
+                    f"resume {self.study_name}`), or pick another study_name.",
+                )
+            self.study_id = new_study_id()
+            definition = self.definition()
+            self.backend.study_id = self.study_id
+            self.backend.open(self.study_name, self.job)
+            self.store.record(StudyDefined(definition, time=float(definition["time"])))
+            return self._run(None, float(definition["time"]))
+        finally:
+            if owner is not None:
+                owner.release()
+
+    def _claim(self) -> StudyClaim | None:
+        """Claim a local study for this process (refused while another process runs it)."""
+        if isinstance(self.store.log, LocalEventLog):
+            return claim(self.store.log.directory, self.study_name)
+        return None
 
     @classmethod
     def resume(
@@ -268,17 +288,37 @@ class Tuner:
         again, for the secret environment values the store does not keep (else
         they are read from the process environment; see :mod:`byohpo.redaction`).
         """
-        from byohpo.job import TrainingJob
-
         location = study_location(study)
         store = Store(location)
-        log = store.load()
-        if not log.study:
-            raise UserError(
-                "resume needs an existing study",
-                f"no study log at {location}",
-                "Check the name or path.",
-            )
+        owner = claim(location, Path(location).name) if not location.startswith("s3://") else None
+        try:
+            log = store.load()
+            if not log.study and not log.damage:
+                raise UserError(
+                    "resume needs an existing study",
+                    f"no study log at {location}",
+                    "Check the name or path.",
+                )
+            refuse_damaged(log, str(study))
+            return cls._resume(log, location, backend, strategy, on_interrupt, progress, clock, job)
+        finally:
+            if owner is not None:
+                owner.release()
+
+    @classmethod
+    def _resume(
+        cls,
+        log: StudyLog,
+        location: str,
+        backend: Backend | None,
+        strategy: Strategy | Any | None,
+        on_interrupt: str,
+        progress: bool | TextIO | None,
+        clock: Clock | None,
+        job: TrainingJob | None,
+    ) -> StudyResult:
+        from byohpo.job import TrainingJob
+
         d = log.study
         job_json = restore_job(
             d["job"],
@@ -306,8 +346,10 @@ class Tuner:
             progress=progress,
             clock=clock,
         )
+        tuner.study_id = log.study_id
+        tuner.backend.study_id = log.study_id  # None for a study from before study ids
         tuner.backend.open(tuner.study_name, tuner.job)
-        return tuner._run(log, float(d.get("time", tuner.clock.now())))
+        return tuner._run(log, float(d.get("time") or tuner.clock.now()))
 
     def _run(self, log: StudyLog | None, started_at: float) -> StudyResult:
         from byohpo.results import StudyResult
@@ -336,7 +378,9 @@ class Tuner:
             poll_interval=self.poll_interval,
             started_at=started_at,
         )
-        if log is not None:
+        if log is None:
+            loop.checkpoint(always=True)  # the strategy as set up (and told of any warm start)
+        else:
             live = {s.job_name: s for s in self.backend.list_study_jobs()}
             loop.adopt(log, live)
             self.progress.say(
@@ -359,14 +403,13 @@ class Tuner:
         except BaseException as exc:
             running = len(loop.in_flight)
             self.store.record(
-                {
-                    "event": "interrupted",
-                    "reason": f"{type(exc).__name__}: {exc}",
-                    "jobs": "kept",
-                    "in_flight": running,
-                    "job_names": sorted(loop.in_flight.values()),
-                    "time": self.clock.now(),
-                }
+                StudyInterrupted(
+                    f"{type(exc).__name__}: {exc}",
+                    "kept",
+                    running,
+                    tuple(sorted(loop.in_flight.values())),
+                    time=self.clock.now(),
+                )
             )
             self.progress.say(
                 f"stopped by an error; {running} jobs keep running. "
@@ -378,9 +421,7 @@ class Tuner:
             if reason is not None:
                 self.stop_reason = reason
                 if reason != "interrupted":
-                    self.store.record(
-                        {"event": "finished", "reason": reason, "time": self.clock.now()}
-                    )
+                    self.store.record(StudyFinished(reason, time=self.clock.now()))
                     self.progress.say(f"finished: {reason}")
         return StudyResult(self.store.load())
 
@@ -398,14 +439,13 @@ class Tuner:
         if choice == "stop":
             loop.stop_all()
         self.store.record(
-            {
-                "event": "interrupted",
-                "reason": "Ctrl-C",
-                "jobs": "stopped" if choice == "stop" else "kept",
-                "in_flight": running,
-                "job_names": sorted(loop.in_flight.values()),
-                "time": self.clock.now(),
-            }
+            StudyInterrupted(
+                "Ctrl-C",
+                "stopped" if choice == "stop" else "kept",
+                running,
+                tuple(sorted(loop.in_flight.values())),
+                time=self.clock.now(),
+            )
         )
         if choice == "stop":
             self.progress.say(f"interrupted: asked SageMaker to stop the {running} jobs in flight")
