@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from byohpo.clock import Clock
     from byohpo.space import Config, SearchSpace
     from byohpo.strategies.base import Strategy
+    from byohpo.study.early_stopping import EarlyStopping
 
 RETRYABLE_FAILURE = re.compile(
     r"InternalServerError|CapacityError|InsufficientCapacity|capacity", re.I
@@ -108,6 +109,7 @@ class StudyLoop:
         prices: Mapping[str, float] | None,
         poll_interval: float | None,
         started_at: float,
+        early_stopping: EarlyStopping | None = None,
     ) -> None:
         self.study_name = study_name
         self.space = space
@@ -125,6 +127,7 @@ class StudyLoop:
         self.prices = prices
         self.poll_interval = poll_interval
         self.started_at = started_at
+        self.early_stopping = early_stopping  # reads curves, stops jobs its rule condemns
 
         self.trials: dict[int, TrialRecord] = {}
         self.in_flight: dict[int, str] = {}  # trial id -> job name
@@ -238,6 +241,8 @@ class StudyLoop:
         while True:
             if self.in_flight:
                 self._collect(self.backend.poll(list(self.in_flight.values())))
+            if self.early_stopping is not None:
+                self.early_stopping.check(self.in_flight, self.trials)
             self._tell()
             self._check_failures()
             reason = self._budget_reached()
@@ -394,6 +399,8 @@ class StudyLoop:
                 trial_id=tid,
             )
             metrics = dict(record.metrics) if _completed(record) else None
+            if metrics is None and self.early_stopping is not None:
+                metrics = self.early_stopping.partial_result(tid, record.metrics)
             self.strategy.tell(told_config, metrics)
             record.told = True
             told.append(tid)
