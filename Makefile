@@ -45,14 +45,14 @@ clean:
 
 # Benchmarks (docs/benchmarks.md), each writing CSV and a figure to benchmarks/results/. The peer
 # libraries (Optuna, Nevergrad) are a benchmark-only extra.
-.PHONY: bench bench-quality bench-orchestration bench-time
+.PHONY: bench bench-quality bench-orchestration bench-time bench-stopping
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $(BENCH_STAMP)
 
-bench: bench-quality bench-orchestration bench-time
+bench: bench-quality bench-orchestration bench-time bench-stopping
 
 bench-quality: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.strategy_quality
@@ -63,3 +63,6 @@ bench-orchestration: $(BENCH_STAMP)
 
 bench-time: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.time_to_result
+
+bench-stopping: $(STAMP)
+	$(BIN)/python -m benchmarks.early_stopping
