@@ -674,6 +674,12 @@ class StudyResult:
 
         return plot_pareto(self, **options)
 
+    def plot_learning_curves(self, **options: Any) -> Figure:
+        """See :func:`byohpo.plots.plot_learning_curves`."""
+        from byohpo.plots import plot_learning_curves
+
+        return plot_learning_curves(self, **options)
+
     def plot_lineage(self, **options: Any) -> Figure:
         """See :func:`byohpo.plots.plot_lineage`."""
         from byohpo.plots import plot_lineage

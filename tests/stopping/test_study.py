@@ -268,3 +268,29 @@ def test_a_study_files_bad_early_stopping_names_the_key(
     with pytest.raises(StudyFileError, match=message) as caught:
         load_study_file(path)
     assert key in str(caught.value)
+
+
+def test_the_learning_curve_plot_marks_each_stop_and_the_report_shows_it(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    result, _ = run("asha", options={"read_interval": 0})
+    table = result.table()
+    figure = result.plot_learning_curves()
+    ax = figure.axes[0]
+    crosses = [c for c in ax.collections if c.get_label() == "stopped"]
+    assert len(crosses) == 1
+    assert len(ax.lines) == table["trial_id"].nunique()  # one curve per trial
+    stops = [tuple(xy) for c in ax.collections for xy in c.get_offsets()]
+    assert len(stops) == int(table["stopped_by"].notna().sum())
+    assert {int(x) for x, _ in stops} == set(table["stopped_at"].dropna().astype(int))
+    html = result.write_report(tmp_path / "report.html").read_text()
+    assert 'alt="Learning curves"' in html
+    for reason in table["stopping_reason"].dropna():
+        assert reason.split(" (")[0] in html  # the table in the report says why
+
+
+def test_a_study_without_early_stopping_has_no_curve_to_plot() -> None:
+    pytest.importorskip("matplotlib")
+    result, _ = run(None)
+    assert result.learning_curves().empty
+    with pytest.raises(UserError, match="needs the curves early stopping reads"):
+        result.plot_learning_curves()
