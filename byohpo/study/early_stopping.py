@@ -21,7 +21,7 @@ Promises:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -185,11 +185,19 @@ class EarlyStopping:
     _said_blind: bool = False
 
     # -- the loop's hooks -------------------------------------------------------------------
-    def check(self, in_flight: Mapping[int, str], trials: Mapping[int, TrialRecord]) -> None:
+    def check(
+        self,
+        in_flight: Mapping[int, str],
+        trials: Mapping[int, TrialRecord],
+        training: Collection[int],
+    ) -> None:
         """Read the curves that are due, show new points to the rule, stop what it condemns.
 
         ``in_flight`` maps trial ids to job names of the jobs still running;
-        a trial that left it since the last call gets one last read.
+        ``training`` holds the trials whose jobs are past start-up (before
+        that a job has logged nothing: reading would cost calls for no
+        point). A trial that left ``in_flight`` since the last call gets one
+        last read.
         """
         now = self.clock.now()
         for tid in sorted(self._watched - set(in_flight)):
@@ -201,8 +209,8 @@ class EarlyStopping:
         for tid, job_name in in_flight.items():
             self._watched.add(tid)
             state = self._trials.setdefault(tid, _Trial())
-            if state.stopped is not None:
-                continue  # Stopping: nothing more to decide
+            if state.stopped is not None or tid not in training:
+                continue  # Stopping (nothing more to decide), or not training yet
             if state.last_read is not None and now - state.last_read < self.plan.read_interval:
                 continue
             self._read(tid, job_name, now, judge=True)

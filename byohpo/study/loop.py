@@ -242,7 +242,7 @@ class StudyLoop:
             if self.in_flight:
                 self._collect(self.backend.poll(list(self.in_flight.values())))
             if self.early_stopping is not None:
-                self.early_stopping.check(self.in_flight, self.trials)
+                self.early_stopping.check(self.in_flight, self.trials, self._started)
             self._tell()
             self._check_failures()
             reason = self._budget_reached()
