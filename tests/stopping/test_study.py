@@ -294,3 +294,62 @@ def test_a_study_without_early_stopping_has_no_curve_to_plot() -> None:
     assert result.learning_curves().empty
     with pytest.raises(UserError, match="needs the curves early stopping reads"):
         result.plot_learning_curves()
+
+
+class Interrupting:
+    """Proposes fixed configurations; Ctrl-C when asked for the one at ``interrupt_at``."""
+
+    supports_async = True
+
+    def __init__(self, rates: list[float], interrupt_at: int | None = None) -> None:
+        self.rates = list(rates)
+        self.given = 0
+        self.interrupt_at = interrupt_at
+
+    def ask(self, n: int) -> list[dict[str, Any]]:
+        if self.given == self.interrupt_at:
+            self.interrupt_at = None
+            raise KeyboardInterrupt
+        batch = self.rates[self.given : self.given + n]
+        self.given += len(batch)
+        return [{"learning_rate": r, "num_epoch": EPOCHS} for r in batch]
+
+    def tell(self, config: Mapping[str, Any], metrics: Mapping[str, float] | None) -> None:
+        pass
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"rates": self.rates, "given": self.given}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.rates, self.given = list(state["rates"]), int(state["given"])
+
+
+def test_a_resumed_study_remembers_the_curves_its_rule_has_seen(tmp_path: Path) -> None:
+    good = [10**-2.4, 10**-2.5]  # the second better: ASHA would stop a worse one
+    bad = [10**-4.0, 10**-3.9, 10**-3.8, 10**-3.7]
+    sim = Simulator(curve, epochs=EPOCHS, duration=900.0, startup=NO_STARTUP, seed=3)
+    settings: dict[str, Any] = {
+        "objective": METRIC,
+        "max_jobs": 6,
+        "max_parallel_jobs": 2,
+        "mode": "async",
+        "study_name": "resumed",
+        "store": str(tmp_path / "resumed"),
+        "progress": False,
+        "on_interrupt": "keep",
+        "early_stopping": "asha",
+        "early_stopping_options": {"read_interval": 0},
+    }
+    first = Interrupting([*good, *bad], interrupt_at=2)
+    byohpo.Tuner(template(), SPACE, backend=sim, strategy=first, **settings).run()
+    # Only the two good jobs ran before Ctrl-C (their curves were read); the bad ones come
+    # after the resume. Without the good ones' points, the first bad job would be alone at
+    # rung 1 and go on; with them, every bad job is stopped there.
+    rest = Interrupting([])  # restored from its snapshot: the bad ones are next
+    result = byohpo.Tuner.resume(
+        tmp_path / "resumed", backend=sim.reattach(), strategy=rest, progress=False
+    )
+    table = result.table()
+    assert list(table["status"]) == ["Completed"] * 2 + ["Stopped"] * 4
+    assert len(result.learning_curves().query("trial_id < 2")) == 2 * EPOCHS
+    assert list(table["stopped_at"].iloc[2:]) == [1] * 4
