@@ -175,6 +175,15 @@ class Tuner:
                 space=self.space,
                 objectives=self.objectives,
             )
+            if self.strategy.warm_starts:
+                raise UserError(
+                    "early stopping does not combine with a strategy that starts jobs from a "
+                    "parent's checkpoint (only a completed job can be a parent, and such a "
+                    "strategy already drops its weak members itself)",
+                    f"early_stopping={self.early_stopping.name!r} with strategy "
+                    f"{self.strategy.name!r}",
+                    "Drop early_stopping, or use a strategy that starts every job afresh.",
+                )
         elif early_stopping_options:
             raise UserError(
                 "early_stopping_options need an early_stopping rule",

@@ -205,6 +205,26 @@ def test_bad_early_stopping_is_refused_before_any_job(
     assert sim.api_calls["CreateTrainingJob"] == 0
 
 
+def test_early_stopping_with_population_based_training_is_refused() -> None:
+    sim = Simulator(curve, epochs=EPOCHS, duration=900.0, startup=NO_STARTUP, seed=3)
+    with pytest.raises(UserError, match="does not combine with a strategy that starts jobs"):
+        byohpo.Tuner(
+            template(checkpoint_s3_uri="s3://my-bucket/checkpoints"),
+            byohpo.SearchSpace(
+                {
+                    "learning_rate": byohpo.Continuous(1e-4, 1e-1, scaling="log"),
+                    "num_epoch": byohpo.Integer(1, 9),
+                }
+            ),
+            backend=sim,
+            strategy="pbt",
+            strategy_options={"population_size": 4, "step_parameter": "num_epoch"},
+            objective=METRIC,
+            store=MemoryEventLog(),
+            early_stopping="median",
+        )
+
+
 def test_hyperband_takes_max_points_from_the_epochs_hyperparameter() -> None:
     result, _ = run("hyperband", options={"read_interval": 0})
     table = result.table()
