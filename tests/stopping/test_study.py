@@ -99,6 +99,10 @@ def test_asha_stops_jobs_which_end_stopped_billed_only_up_to_the_stop() -> None:
     # Stopped at epoch 1 or 3 of 9: billed a third of a job or less, plus the stop delay.
     assert (stopped["billable_seconds"] <= 900 * 3 / 9 + 15 + 60).all()
     assert table[table["stopped_by"].isna()]["stopped_at"].isna().all()
+    # A Stopping job holds its slot until it is Stopped: never more than 4 jobs billed at once.
+    spans = list(zip(table["start_time"], table["end_time"], strict=True))
+    for start, _ in spans:
+        assert sum(s <= start < e for s, e in spans) <= 4
     assert result.best()["status"] == "Completed"
 
 
