@@ -15,6 +15,7 @@ from byohpo.errors import JobDefinitionError, StudyStopped, UserError
 from byohpo.objectives import Objective, check_objectives_are_metrics, make_objectives
 from byohpo.redaction import redact_job, restore_job
 from byohpo.space import SearchSpace
+from byohpo.stopping import RULES
 from byohpo.study.early_stopping import EarlyStopping, EarlyStoppingPlan, plan_early_stopping
 from byohpo.study.loop import Budget, StudyLoop
 from byohpo.study.progress import Progress
@@ -323,6 +324,14 @@ class Tuner:
                 "Check the name or path.",
             )
         d = log.study
+        rule = d.get("early_stopping")
+        if early_stopping is None and rule is not None and rule not in RULES:
+            raise UserError(
+                f"this study stopped jobs with a rule of your own ({rule}); resuming it needs "
+                "that rule again",
+                "no early_stopping object",
+                f"Pass it: byohpo.Tuner.resume({d.get('name')!r}, early_stopping={rule}(...)).",
+            )
         job_json = restore_job(
             d["job"],
             list(d.get("secret_environment", [])),

@@ -377,3 +377,29 @@ def test_a_resumed_study_remembers_the_curves_its_rule_has_seen(tmp_path: Path) 
     assert list(table["status"]) == ["Completed"] * 2 + ["Stopped"] * 4
     assert len(result.learning_curves().query("trial_id < 2")) == 2 * EPOCHS
     assert list(table["stopped_at"].iloc[2:]) == [1] * 4
+
+
+def test_resuming_a_study_with_a_users_rule_asks_for_the_rule(tmp_path: Path) -> None:
+    class Never:
+        def decide(self, point: CurvePoint) -> bool:
+            return False
+
+    sim = Simulator(curve, epochs=EPOCHS, duration=900.0, startup=NO_STARTUP, seed=3)
+    byohpo.Tuner(
+        template(),
+        SPACE,
+        backend=sim,
+        objective=METRIC,
+        max_jobs=2,
+        max_parallel_jobs=2,
+        study_name="own-rule",
+        store=str(tmp_path / "own-rule"),
+        progress=False,
+        early_stopping=Never(),
+    ).run()
+    with pytest.raises(UserError, match=r"resuming it needs that rule again.*early_stopping=Never"):
+        byohpo.Tuner.resume(tmp_path / "own-rule", backend=sim.reattach(), progress=False)
+    result = byohpo.Tuner.resume(
+        tmp_path / "own-rule", backend=sim.reattach(), progress=False, early_stopping=Never()
+    )
+    assert len(result.table()) == 2
