@@ -467,35 +467,22 @@ def plot_learning_curves(result: StudyResult, *, metric: str | None = None) -> F
         best = None
     figure = _figure(8.0, 4.5)
     ax = figure.subplots(1, 1, squeeze=False)[0, 0]
+    stops = table["stopped_at"].dropna().astype("int64")
+    styles = {
+        "best": (_BEST, 2.0, 3),
+        "stopped": ("0.6", 0.8, 1),
+        "ran to the end": (_POINT, 0.9, 2),
+    }
     labelled: set[str] = set()
-
-    def label(name: str) -> str | None:
-        if name in labelled:
-            return None
-        labelled.add(name)
-        return name
-
     for tid, points in curves.groupby("trial_id"):
-        stopped_at = table["stopped_at"].get(tid)
-        stopped = isinstance(stopped_at, int | np.integer)
-        x, y = points["point"].to_numpy(), points["value"].to_numpy()
-        if tid == best:
-            ax.plot(x, y, color=_BEST, linewidth=2.0, label=label("best"), zorder=3)
-        elif stopped:
-            ax.plot(x, y, color="0.6", linewidth=0.8, zorder=1)
-            at = points[points["point"] == stopped_at]
-            if len(at):
-                ax.scatter(
-                    at["point"],
-                    at["value"],
-                    marker="x",
-                    s=24,
-                    color=_FAILED,
-                    label=label("stopped"),
-                    zorder=2,
-                )
-        else:
-            ax.plot(x, y, color=_POINT, linewidth=0.9, alpha=0.8, label=label("ran to the end"))
+        kind = "best" if tid == best else "stopped" if tid in stops.index else "ran to the end"
+        color, width, order = styles[kind]
+        label = None if kind in labelled or kind == "stopped" else kind
+        ax.plot(points["point"], points["value"], color=color, lw=width, zorder=order, label=label)
+        labelled.add(kind)
+    at = curves.merge(stops.rename("point").reset_index(), on=["trial_id", "point"])
+    if len(at):
+        ax.scatter(at["point"], at["value"], marker="x", color=_FAILED, label="stopped", zorder=4)
     ax.set_xlabel("point (epoch)")
     ax.set_ylabel(_axis_label(result, metric))
     ax.xaxis.get_major_locator().set_params(integer=True)
