@@ -45,14 +45,14 @@ clean:
 
 # Benchmarks (docs/benchmarks.md), each writing CSV and a figure to benchmarks/results/. The peer
 # libraries (Optuna, Nevergrad) are a benchmark-only extra.
-.PHONY: bench bench-quality bench-orchestration bench-time bench-memory
+.PHONY: bench bench-quality bench-orchestration bench-time bench-memory bench-stopping
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $(BENCH_STAMP)
 
-bench: bench-quality bench-orchestration bench-time bench-memory
+bench: bench-quality bench-orchestration bench-time bench-memory bench-stopping
 
 bench-quality: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.strategy_quality
@@ -67,3 +67,5 @@ bench-time: $(BENCH_STAMP)
 # The study's memory: log bytes per job, resume time and memory, S3 bytes uploaded per job.
 bench-memory: $(STAMP)
 	$(BIN)/python -m benchmarks.memory
+bench-stopping: $(STAMP)
+	$(BIN)/python -m benchmarks.early_stopping

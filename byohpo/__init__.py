@@ -28,10 +28,10 @@ _EXPORTS: dict[str, str] = {
     "Suggestion": "byohpo.strategies.suggestion",
 }
 
-__all__ = [*sorted(_EXPORTS), "errors", "strategies"]
+__all__ = [*sorted(_EXPORTS), "errors", "stopping", "strategies"]
 
 if TYPE_CHECKING:
-    from byohpo import errors, strategies
+    from byohpo import errors, stopping, strategies
     from byohpo.backends.sagemaker import SageMakerBackend
     from byohpo.fake import FakeSageMaker
     from byohpo.job import TrainingJob
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("errors", "strategies"):
+    if name in ("errors", "stopping", "strategies"):
         return importlib.import_module(f"byohpo.{name}")
     module = _EXPORTS.get(name)
     if module is None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from byohpo.errors import UserError, require_extra
+from byohpo.errors import ByohpoError, UserError, require_extra
 from byohpo.space import Categorical, Continuous, Integer, format_value
 
 if TYPE_CHECKING:
@@ -27,7 +27,14 @@ if TYPE_CHECKING:
 
     from byohpo.results import StudyResult
 
-__all__ = ["plot_comparison", "plot_lineage", "plot_parameters", "plot_pareto", "plot_progress"]
+__all__ = [
+    "plot_comparison",
+    "plot_learning_curves",
+    "plot_lineage",
+    "plot_parameters",
+    "plot_pareto",
+    "plot_progress",
+]
 
 _POINT = "C0"
 _FAILED = "C3"
@@ -430,3 +437,55 @@ def _placer(
     elif scale == "log":
         ax.set_yscale("log")
     return lambda column: column.to_numpy(dtype=float, na_value=math.nan)
+
+
+def plot_learning_curves(result: StudyResult, *, metric: str | None = None) -> Figure:
+    """Every learning curve early stopping read, one line per trial, stops marked.
+
+    ``metric`` defaults to the metric the study's curves were read for (the
+    early-stopping metric). Jobs that ran to the end are solid lines; jobs a
+    stopping rule ended are thin grey lines ending in a cross at the point
+    where the rule stopped them (label ``"stopped"``); the best trial is
+    highlighted (``"best"``). x is the curve point (an epoch when the script
+    prints one line per epoch).
+    """
+    curves = result.learning_curves()
+    if metric is None:
+        metric = str(curves["metric"].iloc[0]) if len(curves) else None
+    if metric is None or curves.empty:
+        raise UserError(
+            "a learning-curve plot needs the curves early stopping reads",
+            "a study without early stopping (no curve was recorded)",
+            "Run the study with early_stopping='median', 'asha' or 'hyperband'.",
+        )
+    curves = curves[curves["metric"] == metric]
+    table = result.table().set_index("trial_id")
+    try:
+        row = result.best() if len(result.objectives) == 1 else None
+        best = int(row["trial_id"]) if isinstance(row, pd.Series) else None
+    except ByohpoError:
+        best = None
+    figure = _figure(8.0, 4.5)
+    ax = figure.subplots(1, 1, squeeze=False)[0, 0]
+    stops = table["stopped_at"].dropna().astype("int64")
+    styles = {
+        "best": (_BEST, 2.0, 3),
+        "stopped": ("0.6", 0.8, 1),
+        "ran to the end": (_POINT, 0.9, 2),
+    }
+    labelled: set[str] = set()
+    for tid, points in curves.groupby("trial_id"):
+        kind = "best" if tid == best else "stopped" if tid in stops.index else "ran to the end"
+        color, width, order = styles[kind]
+        label = None if kind in labelled or kind == "stopped" else kind
+        ax.plot(points["point"], points["value"], color=color, lw=width, zorder=order, label=label)
+        labelled.add(kind)
+    at = curves.merge(stops.rename("point").reset_index(), on=["trial_id", "point"])
+    if len(at):
+        ax.scatter(at["point"], at["value"], marker="x", color=_FAILED, label="stopped", zorder=4)
+    ax.set_xlabel("point (epoch)")
+    ax.set_ylabel(_axis_label(result, metric))
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="best", fontsize="small")
+    figure.suptitle(f"{result.name}: learning curves")
+    return figure

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from byohpo.errors import ByohpoError, SearchSpaceError, StoreError, UserError
+from byohpo.learning_curves import STOPPING_COLUMNS, curve_table, stopping_columns
 from byohpo.objectives import Direction, Objective, objective_values
 from byohpo.pricing import job_cost
 from byohpo.space import Categorical, Continuous, Integer, SearchSpace
@@ -41,6 +42,7 @@ TRAILING_COLUMNS = (
     "cost",
     "duplicate_of",
     "retry_of",
+    *STOPPING_COLUMNS,
 )
 """The last columns of :meth:`StudyResult.table`, in order."""
 
@@ -356,6 +358,7 @@ class StudyResult:
         for key in ("job_name", "status", "failure_reason"):
             # The platform's string dtype (``str`` in pandas 3, ``object`` before).
             columns[key] = columns[key].astype(pd.Series(["x"]).dtype)
+        columns.update(stopping_columns(self.log.events, [r.trial_id for r in trials]))
         return pd.DataFrame(columns)
 
     def table(self) -> pd.DataFrame:
@@ -369,7 +372,10 @@ class StudyResult:
         definition (float); ``failure_reason``, ``start_time``, ``end_time``
         (UTC timestamps), ``billable_seconds``, ``cost`` (dollars; 0 for a
         trial without a job of its own, NaN while unknown), ``duplicate_of``
-        and ``retry_of``. Ids that may be missing use pandas' ``Int64``.
+        and ``retry_of``; for a job a stopping rule ended, ``stopped_by`` (the
+        rule), ``stopped_at`` (the curve point, an epoch when the script prints
+        one line per epoch) and ``stopping_reason``. Ids that may be missing
+        use pandas' ``Int64``.
         """
         if self._table is None:
             self._table = self._build_table()
@@ -644,6 +650,12 @@ class StudyResult:
         """:meth:`table` as a JSON list of records, times in ISO 8601."""
         return str(self.table().to_json(orient="records", date_format="iso"))
 
+    def learning_curves(self) -> pd.DataFrame:
+        """Every intermediate value early stopping read: one row per trial, metric and point
+        (``trial_id``, ``metric``, ``point`` from 1, ``seconds`` since the job's first log
+        line, ``value``). Empty for a study without early stopping."""
+        return curve_table(self.log.events)
+
     def plot_progress(self, **options: Any) -> Figure:
         """See :func:`byohpo.plots.plot_progress`."""
         from byohpo.plots import plot_progress
@@ -661,6 +673,12 @@ class StudyResult:
         from byohpo.plots import plot_pareto
 
         return plot_pareto(self, **options)
+
+    def plot_learning_curves(self, **options: Any) -> Figure:
+        """See :func:`byohpo.plots.plot_learning_curves`."""
+        from byohpo.plots import plot_learning_curves
+
+        return plot_learning_curves(self, **options)
 
     def plot_lineage(self, **options: Any) -> Figure:
         """See :func:`byohpo.plots.plot_lineage`."""

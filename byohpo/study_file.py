@@ -7,6 +7,8 @@
     [objective]    metric, direction            (or [objectives]: metric = "maximize", ...)
     [job]          the TrainingJob fields; metric_definitions as a table
     [space]        one inline table per parameter
+    [early_stopping] optional: the options of the rule named by ``early_stopping`` in
+                   [study] ("median", "asha", "hyperband"), and ``metric``, ``read_interval``
     [prices]       optional: instance type = dollars per hour
     [dry_run]      optional: inputs = { channel = "local/dir" } put into the fake S3
     [pipeline]     optional: how ``byohpo pipeline`` runs the study as a scheduled
@@ -45,8 +47,19 @@ STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
     "store": str,
     "on_interrupt": str,
     "poll_interval": (int, float),
+    "early_stopping": str,
 }
-TABLES = ("study", "objective", "objectives", "job", "space", "prices", "dry_run", "pipeline")
+TABLES = (
+    "study",
+    "objective",
+    "objectives",
+    "job",
+    "space",
+    "early_stopping",
+    "prices",
+    "dry_run",
+    "pipeline",
+)
 REQUIRED = ("study", "job", "space")
 
 
@@ -203,7 +216,43 @@ def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None
         inputs[args["job"].inputs[channel]] = ((base or Path.cwd()) / local).resolve()
     study = StudyFile(path, args, inputs, tables=data)
     _check_strategy(study, data["study"], where)
+    _check_early_stopping(study, data, where)
     return study
+
+
+def _check_early_stopping(study: StudyFile, data: Mapping[str, Any], where: str) -> None:
+    from byohpo.objectives import make_objectives
+    from byohpo.study.early_stopping import plan_early_stopping
+
+    args = study.tuner_args
+    table = data.get("early_stopping")
+    if table is not None and not isinstance(table, dict):
+        raise StudyFileError("must be a table", repr(table), None, path=where, key="early_stopping")
+    if table and "early_stopping" not in args:
+        raise StudyFileError(
+            "an [early_stopping] table needs a rule: early_stopping in [study]",
+            "none",
+            'Add early_stopping = "asha" (or "median", "hyperband") to [study].',
+            path=where,
+            key="study.early_stopping",
+        )
+    if "early_stopping" not in args:
+        return
+    args["early_stopping_options"] = dict(table or {})
+    try:
+        plan_early_stopping(
+            args["early_stopping"],
+            args["early_stopping_options"],
+            job=args["job"],
+            space=args["space"],
+            objectives=make_objectives(
+                args.get("objective"), args.get("direction", "maximize"), args.get("objectives")
+            ),
+        )
+    except UserError as exc:
+        bad = next((k for k in table or {} if k in str(exc)), None)
+        key = f"early_stopping.{bad}" if bad else "study.early_stopping"
+        raise StudyFileError(exc.must, exc.got, exc.fix, path=where, key=key) from None
 
 
 def _study_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:

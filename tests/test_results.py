@@ -189,6 +189,9 @@ def test_table_has_the_documented_columns_in_a_stable_order(result: StudyResult)
         "cost",
         "duplicate_of",
         "retry_of",
+        "stopped_by",
+        "stopped_at",
+        "stopping_reason",
     ]
 
 

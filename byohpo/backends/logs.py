@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
+CATCH_UP_EVENTS = 1_000
+"""A page with at least this many events may not be the last: read on at once. A smaller page
+is taken as the end for now (GetLogEvents pages hold up to 10,000 events), so a read that finds
+a few new lines costs one call, not a second one to confirm the end; the forward token is kept,
+so anything not read yet comes with the next read."""
+
 Curves = dict[str, list[tuple[float, float]]]
 """Per metric, ``(seconds since the job's first log line, value)`` in log order."""
 
@@ -122,7 +128,7 @@ class CurveReader:
             at_end = not events or token is None or token == stream.token
             if token is not None:
                 stream.token = token
-            if at_end:
+            if at_end or len(events) < CATCH_UP_EVENTS:
                 return
 
     def _add(self, timestamp_ms: int, message: str) -> None:

@@ -217,7 +217,10 @@ class JobExecution:
                 write_config(self.workspace, self._spec)
                 self._download()
         except (JobFailure, TransferError) as exc:
-            self._finish(SecondaryStatus.FAILED, str(exc))
+            if self._stopping:  # SageMaker: a job that is Stopping ends Stopped
+                self._finish(self._stop_status())
+            else:
+                self._finish(SecondaryStatus.FAILED, str(exc))
             return
         if self._stopping:
             self._finish(self._stop_status())
@@ -433,7 +436,10 @@ class JobExecution:
             self._enter(SecondaryStatus.UPLOADING)
             self._upload(model=True)
         except TransferError as exc:
-            self._finish(SecondaryStatus.FAILED, str(exc), outcome.metrics)
+            if record.stop_cause is not None:  # a job that is Stopping ends Stopped
+                self._finish(self._stop_status(), metrics=outcome.metrics)
+            else:
+                self._finish(SecondaryStatus.FAILED, str(exc), outcome.metrics)
             return
         self._finish(SecondaryStatus.COMPLETED, metrics=outcome.metrics)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from byohpo.clock import VirtualClock
 from byohpo.simulator.backend import Simulator
+from byohpo.simulator.curves import CurveProblem
 from byohpo.simulator.jobs import SimulatedJob
 from byohpo.simulator.latency import SpotMarket, StartupModel
 from byohpo.simulator.problems import FunctionProblem, JobContext, Outcome, Problem
@@ -24,6 +25,7 @@ from byohpo.simulator.table import TableProblem
 from byohpo.simulator.usage import Usage
 
 __all__ = [
+    "CurveProblem",
     "FunctionProblem",
     "JobContext",
     "Outcome",

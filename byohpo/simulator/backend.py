@@ -14,6 +14,7 @@ from byohpo.clock import VIRTUAL_EPOCH, VirtualClock
 from byohpo.errors import BackendError, UserError
 from byohpo.pricing import price_per_hour
 from byohpo.simulator.account import LIST_PAGE_SIZE, SimulatedAccount
+from byohpo.simulator.curves import CurveFn, CurveProblem, EpochsFn
 from byohpo.simulator.jobs import JobSettings, SimulatedJob
 from byohpo.simulator.latency import SpotMarket, StartupModel
 from byohpo.simulator.problems import (
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
 
 class Simulator(Backend):
     """A backend whose jobs run in virtual time: a study of thousands of jobs in seconds.
+
+    With ``epochs`` (a number, or a function of the hyperparameters),
+    ``problem`` is a learning curve ``curve(hyperparameters, epoch)`` giving
+    the metrics printed after each epoch, and ``duration`` the whole job's
+    training time (see :class:`~byohpo.simulator.curves.CurveProblem`); a
+    job stopped early is billed up to its stop plus ``startup.stop_seconds``.
 
     Each job's metrics and training time come from ``problem``: a
     :class:`~byohpo.simulator.Problem` (such as a
@@ -71,8 +78,9 @@ class Simulator(Backend):
 
     def __init__(
         self,
-        problem: Problem | MetricsFn,
+        problem: Problem | MetricsFn | CurveFn,
         *,
+        epochs: int | EpochsFn | None = None,
         duration: float | DurationFn | None = None,
         duration_sigma: float | None = None,
         startup: StartupModel | None = None,
@@ -84,7 +92,7 @@ class Simulator(Backend):
         list_calls_per_second: float | None = 2.0,
     ) -> None:
         if isinstance(problem, Problem):
-            if duration is not None or duration_sigma is not None:
+            if duration is not None or duration_sigma is not None or epochs is not None:
                 raise UserError(
                     "duration and duration_sigma apply to a metrics function; "
                     "a Problem gives each job's duration itself",
@@ -92,9 +100,16 @@ class Simulator(Backend):
                     f"duration_sigma={duration_sigma!r}",
                     "Drop them, or set the duration in the problem.",
                 )
+        elif callable(problem) and epochs is not None:
+            problem = CurveProblem(
+                problem,  # type: ignore[arg-type]  # with epochs, it is curve(hp, epoch)
+                epochs=epochs,
+                duration=600.0 if duration is None else duration,
+                duration_sigma=duration_sigma or 0.0,
+            )
         elif callable(problem):
             problem = FunctionProblem(
-                problem,
+                problem,  # type: ignore[arg-type]  # without epochs, it is metrics(hp)
                 duration=600.0 if duration is None else duration,
                 duration_sigma=duration_sigma or 0.0,
             )

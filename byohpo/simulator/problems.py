@@ -171,14 +171,14 @@ class FunctionProblem:
                 "Pass e.g. lambda hp: {'validation:accuracy': ...}.",
             )
         if not callable(duration):
-            _check_seconds(duration)
+            check_seconds(duration)
         self.metrics = metrics
         self.duration = duration
         self.duration_sigma = check_sigma(duration_sigma)
 
     def run(self, job: JobContext) -> Outcome:
         median = self.duration(job.hyperparameters) if callable(self.duration) else self.duration
-        seconds = _check_seconds(median) * lognormal_factor(job.rng, self.duration_sigma)
+        seconds = check_seconds(median) * lognormal_factor(job.rng, self.duration_sigma)
         try:
             metrics = self.metrics(job.hyperparameters)
         except Exception as exc:  # the job's script crashed: the job fails, the study goes on
@@ -186,7 +186,7 @@ class FunctionProblem:
         return Outcome(seconds, {name: float(value) for name, value in metrics.items()})
 
 
-def _check_seconds(value: object) -> float:
+def check_seconds(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
         raise UserError(
             "a simulated job's duration is a number of seconds >= 0",

@@ -21,6 +21,9 @@ study's state (:func:`byohpo.study.state.apply`), the same function a replay use
 ``told``                  trials whose results the strategy has seen, in the order it saw them
 ``finished``              the study ended, and why
 ``interrupted``           the run was interrupted, and what became of the jobs in flight
+``curve``                 new points of a running job's learning curve
+``early_stop``            a stopping rule stopped a trial's job: which rule, where and why
+``early_stopping_blind``  the first jobs printed no intermediate value: none can be judged
 ========================  ===================================================================
 
 Format 1 logs (byohpo before study ids and checkpoints) are read as they are: their
@@ -215,6 +218,40 @@ class StudyInterrupted(Event):
     job_names: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class CurveRead(Event):
+    """New points of a running job's learning curve: ``(point, seconds, value)`` triples,
+    only what this read added (see :mod:`byohpo.study.early_stopping`)."""
+
+    KIND: ClassVar[str] = "curve"
+    trial_id: int
+    metric: str
+    points: tuple[tuple[int, float, float], ...]
+
+
+@dataclass(frozen=True)
+class EarlyStopped(Event):
+    """A stopping rule decided to stop a trial's job: recorded before StopTrainingJob."""
+
+    KIND: ClassVar[str] = "early_stop"
+    trial_id: int
+    job_name: str | None
+    rule: str
+    metric: str
+    point: int
+    value: float
+    seconds: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class EarlyStoppingBlind(Event):
+    """The first jobs ended without one intermediate value: the rule cannot judge them."""
+
+    KIND: ClassVar[str] = "early_stopping_blind"
+    message: str
+
+
 KINDS: dict[str, type[Event]] = {
     cls.KIND: cls
     for cls in (
@@ -231,6 +268,9 @@ KINDS: dict[str, type[Event]] = {
         TrialsTold,
         StudyFinished,
         StudyInterrupted,
+        CurveRead,
+        EarlyStopped,
+        EarlyStoppingBlind,
     )
 }
 
@@ -267,7 +307,7 @@ def encode(event: Event) -> dict[str, Any]:
         elif f.name == "snapshot" and value is None and not isinstance(event, StrategyCheckpoint):
             continue  # format 1 only
         elif isinstance(value, tuple):
-            value = list(value)
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
         elif isinstance(value, Mapping):
             value = dict(value)
         data[f.name] = value
@@ -382,6 +422,23 @@ def _decode(kind: str, d: Mapping[str, Any]) -> Event | None:
             tuple(str(n) for n in d.get("job_names") or ()),
             time=time,
         )
+    if kind == "curve":
+        points = tuple((int(p), float(s), float(v)) for p, s, v in d["points"])
+        return CurveRead(int(d["trial_id"]), str(d["metric"]), points, time=time)
+    if kind == "early_stop":
+        return EarlyStopped(
+            int(d["trial_id"]),
+            _text(d.get("job_name")),
+            str(d["rule"]),
+            str(d["metric"]),
+            int(d["point"]),
+            float(d["value"]),
+            _number(d.get("seconds")),
+            str(d.get("reason") or ""),
+            time=time,
+        )
+    if kind == "early_stopping_blind":
+        return EarlyStoppingBlind(str(d["message"]), time=time)
     return None  # a kind this byohpo does not know: skipped
 
 

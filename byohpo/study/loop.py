@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from byohpo.clock import Clock
     from byohpo.space import SearchSpace
     from byohpo.strategies.base import Strategy
+    from byohpo.study.early_stopping import EarlyStopping
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -70,6 +71,7 @@ class StudyLoop(Launcher):
         prices: Mapping[str, float] | None,
         poll_interval: float | None,
         started_at: float,
+        early_stopping: EarlyStopping | None = None,
     ) -> None:
         self.study_name = study_name
         self.space = space
@@ -87,6 +89,7 @@ class StudyLoop(Launcher):
         self.prices = prices
         self.poll_interval = poll_interval
         self.started_at = started_at
+        self.early_stopping = early_stopping  # reads curves, stops jobs its rule condemns
 
         self.state = StudyLog()
         self.trials: dict[int, TrialRecord] = self.state.trials
@@ -128,12 +131,16 @@ class StudyLoop(Launcher):
         self._checkpoints.checkpointed(size)
 
     def _told(self, tid: int) -> tuple[Suggestion, dict[str, float] | None]:
-        """What the strategy is told of a trial: its configuration, and metrics unless it failed."""
+        """What the strategy is told of a trial: its configuration, and metrics unless it failed
+        (a job a stopping rule ended: the values it reached, and at which point)."""
         record = self.trials[tid]
         told_config = Suggestion(
             record.config, parent=record.parent_id, generation=record.generation, trial_id=tid
         )
-        return told_config, dict(record.metrics) if completed(record) else None
+        metrics = dict(record.metrics) if completed(record) else None
+        if metrics is None and self.early_stopping is not None:
+            metrics = self.early_stopping.partial_result(tid, record.metrics)
+        return told_config, metrics
 
     # -- restoring from the log ----------------------------------------------------------
     def adopt(self, log: StudyLog, live_jobs: Mapping[str, JobState]) -> None:
@@ -195,6 +202,8 @@ class StudyLoop(Launcher):
         while True:
             if self.in_flight:
                 self._collect(self.backend.poll(list(self.in_flight.values())))
+            if self.early_stopping is not None:
+                self.early_stopping.check(self.in_flight, self.trials, self._started)
             self._tell()
             self._check_failures()
             reason = self._budget_reached()

@@ -15,7 +15,9 @@ from byohpo.errors import JobDefinitionError, StudyStopped, UserError
 from byohpo.objectives import Objective, check_objectives_are_metrics, make_objectives
 from byohpo.redaction import redact_job, restore_job
 from byohpo.space import SearchSpace
+from byohpo.stopping import RULES
 from byohpo.study.damage import refuse_damaged
+from byohpo.study.early_stopping import EarlyStopping, EarlyStoppingPlan, plan_early_stopping
 from byohpo.study.events import FORMAT_VERSION, StudyDefined, StudyFinished, StudyInterrupted
 from byohpo.study.local_log import LocalEventLog
 from byohpo.study.loop import Budget, StudyLoop
@@ -107,6 +109,8 @@ class Tuner:
         progress: bool | TextIO | None = True,
         poll_interval: float | None = None,
         clock: Clock | None = None,
+        early_stopping: object = None,
+        early_stopping_options: Mapping[str, Any] | None = None,
     ) -> None:
         from byohpo.job import TrainingJob
         from byohpo.strategies import make_strategy
@@ -167,6 +171,30 @@ class Tuner:
             )
         self.seed = seed
         self.strategy_options = dict(strategy_options or {})
+        self.early_stopping: EarlyStoppingPlan | None = None
+        if early_stopping is not None:
+            self.early_stopping = plan_early_stopping(
+                early_stopping,
+                early_stopping_options,
+                job=self.job,
+                space=self.space,
+                objectives=self.objectives,
+            )
+            if self.strategy.warm_starts:
+                raise UserError(
+                    "early stopping does not combine with a strategy that starts jobs from a "
+                    "parent's checkpoint (only a completed job can be a parent, and such a "
+                    "strategy already drops its weak members itself)",
+                    f"early_stopping={self.early_stopping.name!r} with strategy "
+                    f"{self.strategy.name!r}",
+                    "Drop early_stopping, or use a strategy that starts every job afresh.",
+                )
+        elif early_stopping_options:
+            raise UserError(
+                "early_stopping_options need an early_stopping rule",
+                f"options {sorted(early_stopping_options)} and early_stopping=None",
+                "Set early_stopping='asha' (or 'median', 'hyperband'), or drop the options.",
+            )
         self.study_name = study_name or datetime.now(UTC).strftime("study-%Y%m%d-%H%M%S")
         if not isinstance(self.study_name, str) or not STUDY_NAME.match(self.study_name):
             raise UserError(
@@ -226,6 +254,7 @@ class Tuner:
             "strategy": self.strategy.name or type(self.strategy).__name__,
             "strategy_options": dict(getattr(self.strategy, "options", self.strategy_options)),
             "mode": self.mode,
+            **self._early_stopping_definition(),
             "max_jobs": self.max_jobs,
             "max_parallel_jobs": self.max_parallel_jobs,
             "max_runtime": self.max_runtime,
@@ -238,6 +267,19 @@ class Tuner:
             "instance_count": self.job.instance_count,
             "backend": type(self.backend).__name__,
             "time": self.clock.now(),
+        }
+
+    def _early_stopping_definition(self) -> dict[str, Any]:
+        plan = self.early_stopping
+        if plan is None:
+            return {}
+        return {
+            "early_stopping": plan.name,
+            "early_stopping_options": {
+                **plan.options,
+                "metric": plan.metric,
+                "read_interval": plan.read_interval,
+            },
         }
 
     # -- running ------------------------------------------------------------------------
@@ -280,11 +322,13 @@ class Tuner:
         progress: bool | TextIO | None = True,
         clock: Clock | None = None,
         job: TrainingJob | None = None,
+        early_stopping: object = None,
     ) -> StudyResult:
         """Continue a study from its store: re-attach running jobs, collect finished ones, go on.
 
-        ``strategy`` is needed only for a user's own strategy object (byohpo's
-        own are rebuilt from the store by name). ``job`` is the study's job given
+        ``strategy`` (and ``early_stopping``) is needed only for a user's own
+        strategy (or stopping rule) object; byohpo's own are rebuilt from the
+        store by name. ``job`` is the study's job given
         again, for the secret environment values the store does not keep (else
         they are read from the process environment; see :mod:`byohpo.redaction`).
         """
@@ -300,7 +344,9 @@ class Tuner:
                     "Check the name or path.",
                 )
             refuse_damaged(log, str(study))
-            return cls._resume(log, location, backend, strategy, on_interrupt, progress, clock, job)
+            return cls._resume(
+                log, location, backend, strategy, on_interrupt, progress, clock, job, early_stopping
+            )
         finally:
             if owner is not None:
                 owner.release()
@@ -316,10 +362,19 @@ class Tuner:
         progress: bool | TextIO | None,
         clock: Clock | None,
         job: TrainingJob | None,
+        early_stopping: object,
     ) -> StudyResult:
         from byohpo.job import TrainingJob
 
         d = log.study
+        rule = d.get("early_stopping")
+        if early_stopping is None and rule is not None and rule not in RULES:
+            raise UserError(
+                f"this study stopped jobs with a rule of your own ({rule}); resuming it needs "
+                "that rule again",
+                "no early_stopping object",
+                f"Pass it: byohpo.Tuner.resume({d.get('name')!r}, early_stopping={rule}(...)).",
+            )
         job_json = restore_job(
             d["job"],
             list(d.get("secret_environment", [])),
@@ -345,6 +400,18 @@ class Tuner:
             on_interrupt=on_interrupt,
             progress=progress,
             clock=clock,
+            early_stopping=early_stopping
+            if early_stopping is not None
+            else d.get("early_stopping"),
+            early_stopping_options=(
+                {
+                    k: v
+                    for k, v in d["early_stopping_options"].items()
+                    if k in ("metric", "read_interval")
+                }
+                if early_stopping is not None and d.get("early_stopping_options")
+                else d.get("early_stopping_options")
+            ),
         )
         tuner.study_id = log.study_id
         tuner.backend.study_id = log.study_id  # None for a study from before study ids
@@ -354,6 +421,11 @@ class Tuner:
     def _run(self, log: StudyLog | None, started_at: float) -> StudyResult:
         from byohpo.results import StudyResult
 
+        early = (
+            EarlyStopping(self.early_stopping, self.backend, self.store, self.clock, self.progress)
+            if self.early_stopping is not None
+            else None
+        )
         loop = StudyLoop(
             study_name=self.study_name,
             space=self.space,
@@ -377,10 +449,13 @@ class Tuner:
             prices=self.prices,
             poll_interval=self.poll_interval,
             started_at=started_at,
+            early_stopping=early,
         )
         if log is None:
             loop.checkpoint(always=True)  # the strategy as set up (and told of any warm start)
         else:
+            if early is not None:  # before the strategy is replayed: it is told partial results
+                early.adopt(log.events)
             live = {s.job_name: s for s in self.backend.list_study_jobs()}
             loop.adopt(log, live)
             self.progress.say(

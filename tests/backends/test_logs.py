@@ -60,9 +60,22 @@ def test_each_read_fetches_only_new_lines(logs: Any) -> None:
     assert reader.read() == {"acc": [(1.0, 0.5), (2.5, 0.7), (2.5, 0.75)]}
     assert call.calls["GetLogEvents"] == calls_before + 1  # one call to learn nothing is new
     write(logs, stream, [(5_000, "acc=0.9")])
+    calls_before = call.calls["GetLogEvents"]
     assert reader.read()["acc"][-1] == (4.0, 0.9)
+    assert call.calls["GetLogEvents"] == calls_before + 1  # a few new lines: one call
     assert call.calls["DescribeLogStreams"] == 2  # stops looking once the stream is known
     reader.finished = True
     calls_before = sum(call.calls.values())
     assert len(reader.read()["acc"]) == 4
     assert sum(call.calls.values()) == calls_before
+
+
+def test_a_read_catches_up_with_a_long_log_in_one_go(logs: Any) -> None:
+    job = "study-t00002"
+    stream = f"{job}/algo-1-1700000000"
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+    for start in range(0, 3_000, 1_000):
+        write(logs, stream, [(start + i, f"acc={i / 1000:.3f}") for i in range(1_000)])
+    call = RetryingCaller(rng=random.Random(0))
+    reader = CurveReader(logs, call, job, MetricParser({"acc": r"acc=([0-9.]+)"}))
+    assert len(reader.read()["acc"]) == 3_000
