@@ -1,13 +1,16 @@
-"""The ``byohpo`` command: run, resume, status, results, stop, demo, pipeline.
+"""The ``byohpo`` command: run, resume, status, results, stop, list, delete, demo, pipeline.
 
-Exit status: 0 on success, 2 for a user mistake (a message, no traceback),
-1 otherwise, 130 after Ctrl-C.
+Exit status: 0 on success, 2 for a user mistake (a message, no traceback; this
+includes a path that cannot be read or written and missing AWS settings),
+1 otherwise, 130 after Ctrl-C, 141 when the reader of the output went away
+(``byohpo results ... | head``), as other command-line tools do.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,7 +19,7 @@ from typing import Any
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
 from byohpo.pipeline_cli import add_pipeline_parser, cmd_pipeline
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="byohpo",
         description="Run any hyperparameter-optimization algorithm as SageMaker training jobs.",
     )
+    parser.add_argument("--version", action="version", version=f"byohpo {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the study a study file describes")
@@ -31,11 +35,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="a fake AWS; the jobs run on this machine"
     )
+    run.add_argument(
+        "--name",
+        metavar="NEW",
+        help="run the study file as a new study of this name (the file's name is already taken)",
+    )
     _interrupt_options(run)
+    _aws_options(run)
 
     resume = sub.add_parser("resume", help="continue a study after a crash or Ctrl-C")
     resume.add_argument("study", metavar="STUDY", help="the study's name or directory")
     _interrupt_options(resume)
+    _aws_options(resume)
 
     status = sub.add_parser("status", help="how far a study got")
     status.add_argument("study", metavar="STUDY")
@@ -49,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
 
     stop = sub.add_parser("stop", help="stop every job of a study that is still running")
     stop.add_argument("study", metavar="STUDY")
+    _aws_options(stop)
+
+    sub.add_parser("list", help="the studies kept here: status, best, jobs, cost")
+
+    delete = sub.add_parser(
+        "delete", help="delete a study's records here (never SageMaker's jobs, models or logs)"
+    )
+    delete.add_argument("study", metavar="STUDY")
+    delete.add_argument("--yes", action="store_true", help="do not ask first")
 
     demo = sub.add_parser("demo", help="a complete dry-run study, nothing to set up")
     demo.add_argument("--strategy", default="ga")
@@ -63,18 +83,50 @@ def _interrupt_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--on-interrupt",
         choices=("ask", "stop", "keep"),
-        default="ask",
-        help="after Ctrl-C: ask, stop the jobs in flight, or keep them for `byohpo resume`",
+        default=None,
+        help="after Ctrl-C: ask, stop the jobs in flight, or keep them for `byohpo resume` "
+        "(default: the study file's on_interrupt, else ask)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _aws_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", help="the AWS region (default: your AWS configuration's)")
+    parser.add_argument("--profile", help="the AWS profile (default: AWS_PROFILE, or default)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("byohpo")
+    except PackageNotFoundError:  # pragma: no cover - running from a clone without installing
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return int(COMMANDS[args.command](args) or EXIT_OK)
+        if args.command not in ("demo", "pipeline"):
+            from byohpo.studies import check_studies_dir
+
+            check_studies_dir()
+        status = int(COMMANDS[args.command](args) or EXIT_OK)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return _reader_went_away()
     except (UserError, MissingExtraError) as exc:
         print(f"byohpo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        print(
+            f"byohpo: error: {exc.filename} must be usable, but got: {exc.strerror}. "
+            "Check the path and its permissions.",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except StudyStopped as exc:
         print(f"byohpo: study stopped: {exc}", file=sys.stderr)
@@ -85,6 +137,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("byohpo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        message = _aws_setup_message(exc)
+        if message is None:
+            raise
+        print(f"byohpo: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _reader_went_away() -> int:
+    """The program reading our output closed it (``| head``): end quietly, as `cat` does."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+    return EXIT_BROKEN_PIPE
+
+
+AWS_SETUP_FIX = (
+    "Set up credentials with `aws configure` (or `aws sso login`), choose a profile with "
+    "--profile NAME or AWS_PROFILE, or try the study on this machine with --dry-run."
+)
+
+
+def _aws_setup_message(exc: Exception) -> str | None:
+    """A message for AWS credentials or settings that are missing, or None for other errors."""
+    try:
+        from botocore import exceptions as aws
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return None
+    if isinstance(exc, aws.NoCredentialsError | aws.PartialCredentialsError):
+        return f"running on SageMaker needs AWS credentials, but found none. {AWS_SETUP_FIX}"
+    if isinstance(exc, aws.ProfileNotFound):
+        return f"the AWS profile must exist, but got {exc}. {AWS_SETUP_FIX}"
+    if isinstance(exc, aws.NoRegionError):
+        return f"running on SageMaker needs an AWS region, but none is set. {REGION_FIX}"
+    if isinstance(exc, aws.SSOError | aws.TokenRetrievalError):
+        return f"the AWS login must be current, but got: {exc}. {AWS_SETUP_FIX}"
+    return None
+
+
+REGION_FIX = (
+    "Give --region us-east-1 (or your region), set AWS_DEFAULT_REGION, or set a region in "
+    "your AWS profile (`aws configure`); or try the study with --dry-run."
+)
 
 
 # -- commands --------------------------------------------------------------------------
@@ -92,14 +187,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     from byohpo.study_file import load_study_file
 
     study = load_study_file(args.study_file)
+    if args.name is not None:
+        study.rename(args.name)
     location = _store_location(study.tuner_args.get("store"), study.name)
+    _check_name_is_free(location, study.name, args.study_file)
+    on_interrupt = args.on_interrupt or study.tuner_args.get("on_interrupt", "ask")
     with _backend(
-        dry_run=args.dry_run, inputs=study.dry_run_inputs, location=location, name=study.name
+        dry_run=args.dry_run,
+        inputs=study.dry_run_inputs,
+        location=location,
+        name=study.name,
+        region=args.region,
+        profile=args.profile,
     ) as backend:
         tuner = study.make_tuner(
-            backend=backend, on_interrupt=args.on_interrupt, progress=not args.quiet
+            backend=backend, on_interrupt=on_interrupt, progress=not args.quiet
         )
-        result = tuner.run()
+        try:
+            result = tuner.run()
+        except UserError as exc:
+            raise _with_restart_hint(exc, location, args) from None
     _print_outcome(result)
     return EXIT_INTERRUPTED if tuner.stop_reason == "interrupted" else EXIT_OK
 
@@ -115,14 +222,24 @@ def cmd_resume(args: argparse.Namespace) -> int:
             "resume needs an existing study", repr(args.study), "Give its name or directory."
         )
     dry_run = log.study.get("backend") == "FakeSageMaker"
-    with _backend(dry_run=dry_run, inputs={}, location=store.location, name=log.name) as backend:
+    with _backend(
+        dry_run=dry_run,
+        inputs={},
+        location=store.location,
+        name=log.name,
+        region=args.region or log.study.get("region"),
+        profile=args.profile,
+    ) as backend:
         if dry_run:
             from byohpo.fake.dry_run import record_lost_jobs
 
             backend.start()
             record_lost_jobs(store, backend)
         result = Tuner.resume(
-            args.study, backend=backend, on_interrupt=args.on_interrupt, progress=not args.quiet
+            args.study,
+            backend=backend,
+            on_interrupt=args.on_interrupt or "ask",
+            progress=not args.quiet,
         )
     _print_outcome(result)
     return EXIT_OK
@@ -131,13 +248,25 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     result = _load(args.study)
     table = result.table()
-    print(f"study {result.name}: {len(table)} trials")
+    print(f"study {result.name}: {len(table)} trials, as the study recorded them")
     for status, count in table["status"].value_counts().items():
         print(f"  {status}: {count}")
+    flying = [
+        t for t in result.log.trials.values() if t.submitted and not t.has_result and t.job_name
+    ]
+    if flying:
+        print(f"jobs in flight ({len(flying)}):")
+        for t in sorted(flying, key=lambda t: t.trial_id):
+            print(f"  trial {t.trial_id}: {t.job_name} ({t.secondary_status or t.status})")
     if result.stop_reason:
         print(f"ended: {result.stop_reason}")
+    elif flying:
+        print(
+            f"not finished: while the study is not running, its jobs' ends are not recorded; "
+            f"`byohpo resume {result.name}` collects them and goes on"
+        )
     else:
-        print("not finished (running, or interrupted: `byohpo resume` continues it)")
+        print(f"not finished (running, or interrupted: `byohpo resume {result.name}` continues it)")
     if result.log.study.get("backend") == "FakeSageMaker":
         from byohpo.fake.dry_run import service_status
         from byohpo.study.tuner import study_location
@@ -151,6 +280,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
+    if args.report:
+        _check_writable_file(args.report, "the report")
     result = _load(args.study)
     table = result.table()
     if args.format == "csv":
@@ -195,7 +326,14 @@ def cmd_stop(args: argparse.Namespace) -> int:
                     "records them as lost and goes on"
                 )
             return EXIT_OK
-    with _backend(dry_run=dry_run, inputs={}, location=store.location, name=log.name) as backend:
+    with _backend(
+        dry_run=dry_run,
+        inputs={},
+        location=store.location,
+        name=log.name,
+        region=args.region or log.study.get("region"),
+        profile=args.profile,
+    ) as backend:
         backend.open(log.name, TrainingJob.from_json(log.study["job"], check_files=False))
         for trial in running:
             backend.stop(str(trial.job_name))
@@ -216,6 +354,58 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    from byohpo.studies import check_studies_dir, list_studies
+
+    root = check_studies_dir()
+    studies = list_studies(root)
+    if not studies:
+        print(f"no studies in {root} (set BYOHPO_STUDIES to look elsewhere)")
+        return EXIT_OK
+    rows = [("STUDY", "STATUS", "BEST", "JOBS", "COST")]
+    for s in studies:
+        best = "-" if s.best is None else f"{s.best:.6g}"
+        cost = "-" if s.cost != s.cost else f"${s.cost:.2f}"
+        rows.append((s.name, s.state, best, str(s.jobs), cost))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    print(f"({len(studies)} studies in {root})")
+    return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from byohpo.studies import delete_study, folder_contents, local_study_folder
+
+    folder = local_study_folder(args.study)
+    files, size = folder_contents(folder)
+    what = (
+        f"delete study {args.study!r}: the folder {folder} ({files} files, {size / 1e6:.1f} MB: "
+        "its event log, and for a dry run its fake AWS). SageMaker's training jobs, models "
+        "and logs are not touched."
+    )
+    if not args.yes:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise UserError(
+                "delete asks before removing a study, and nobody can answer here",
+                "no terminal to ask on",
+                f"Add --yes to delete without asking: byohpo delete {args.study} --yes",
+            )
+        try:
+            answer = input(f"{what}\nDelete? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return EXIT_OK
+    else:
+        print(what)
+    delete_study(folder)
+    print(f"deleted {folder}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from byohpo.demo import run_demo
 
@@ -228,6 +418,8 @@ COMMANDS = {
     "status": cmd_status,
     "results": cmd_results,
     "stop": cmd_stop,
+    "list": cmd_list,
+    "delete": cmd_delete,
     "demo": cmd_demo,
     "pipeline": cmd_pipeline,
 }
@@ -241,12 +433,20 @@ def _store_location(store: str | None, name: str) -> str:
 
 
 @contextlib.contextmanager
-def _backend(*, dry_run: bool, inputs: dict[str, Path], location: str, name: str) -> Iterator[Any]:
+def _backend(
+    *,
+    dry_run: bool,
+    inputs: dict[str, Path],
+    location: str,
+    name: str,
+    region: str | None = None,
+    profile: str | None = None,
+) -> Iterator[Any]:
     """The study's backend; a dry run's is the fake AWS service next to the study's store."""
     if not dry_run:
         from byohpo.backends.sagemaker import SageMakerBackend
 
-        backend = SageMakerBackend()
+        backend = SageMakerBackend(_aws_session(region, profile))
         try:
             yield backend
         finally:
@@ -259,6 +459,85 @@ def _backend(*, dry_run: bool, inputs: dict[str, Path], location: str, name: str
         yield fake
     finally:
         fake.shutdown()
+
+
+def _aws_session(region: str | None, profile: str | None) -> Any:
+    """A boto3 session with a region and credentials, or a user error saying how to get them."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound as exc:
+        raise UserError(
+            "the AWS profile must exist", repr(profile), f"({exc}) {AWS_SETUP_FIX}"
+        ) from None
+    if not session.region_name:
+        raise UserError("running on SageMaker needs an AWS region", "none set", REGION_FIX)
+    if session.get_credentials() is None:
+        raise UserError("running on SageMaker needs AWS credentials", "none found", AWS_SETUP_FIX)
+    return session
+
+
+def _with_restart_hint(exc: UserError, location: str, args: argparse.Namespace) -> UserError:
+    """A mistake found only by SageMaker: when no job was created, the fixed file starts over."""
+    from byohpo.studies import never_launched
+    from byohpo.study.store import Store
+
+    store = Store(location)
+    if store.exists() and never_launched(store.load()):
+        again = f"byohpo run {args.study_file}" + (" --dry-run" if args.dry_run else "")
+        again += f" --name {args.name}" if args.name else ""
+        return UserError(
+            str(exc).rstrip("."),
+            None,
+            f"No job was created, so nothing was spent: fix the study file and run `{again}` "
+            "again; it starts the study over.",
+        )
+    return exc
+
+
+def _check_writable_file(path: str, what: str) -> None:
+    """A file we are to write: its folder must exist, and it must not be a folder itself."""
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(
+            f"{what} must be a file name", f"{path!r}, a folder", f"Give e.g. {path}/report.html."
+        )
+    if not target.parent.is_dir():
+        raise UserError(
+            f"{what}'s folder must exist",
+            f"{str(target.parent)!r}, which does not",
+            f"Create it first (mkdir -p {target.parent}), or give another path.",
+        )
+
+
+def _check_name_is_free(location: str, name: str, study_file: str) -> None:
+    """A study name is used once; a study that never created a job may start over."""
+    from byohpo.study.store import Store
+
+    store = Store(location)
+    if not store.exists():
+        return
+    log = store.load()
+    if not log.study:
+        return
+    from byohpo.studies import never_launched, set_aside
+
+    if never_launched(log) and not location.startswith("s3://"):
+        kept = set_aside(Path(location))
+        print(
+            f"study {name!r} never created a job; starting it over from {study_file} "
+            f"(its earlier log is kept as {kept})",
+            file=sys.stderr,
+        )
+        return
+    raise UserError(
+        f"a study named {name!r} already exists (in {location})",
+        f"{len(log.trials)} trials on record",
+        f"Continue it with `byohpo resume {name}`, run the file again as a new study with "
+        f"`byohpo run {study_file} --name {name}-2`, or remove it with `byohpo delete {name}`.",
+    )
 
 
 def _load(study: str) -> Any:
@@ -277,16 +556,21 @@ def _load(study: str) -> Any:
     return StudyResult(log)
 
 
+FINAL_ROWS = 20
+"""Rows of the table ``byohpo run`` ends with; a larger study shows its best ones."""
+
+
 def _print_outcome(result: Any) -> None:
-    import pandas as pd
+    import shutil
 
     table = result.table()
-    shown = [c for c in table.columns if c not in ("start_time", "end_time", "parent_id")]
-    with pd.option_context("display.width", 160, "display.max_columns", 30):
-        print(table[shown].to_string(index=False))
+    fitted, note = _fit_to_terminal(result, table, shutil.get_terminal_size().columns)
+    print(fitted)
+    if note:
+        print(note)
     with contextlib.suppress(ByohpoError, ValueError):
         best = result.best()
-        if isinstance(best, pd.Series):
+        if hasattr(best, "to_dict"):
             print(
                 f"\nbest trial: {best['trial_id']} ({best['job_name']}), "
                 f"objective {best['objective']}"
@@ -294,6 +578,32 @@ def _print_outcome(result: Any) -> None:
             print("best hyperparameters:", result.best_config())
     if result.stop_reason:
         print(f"study ended: {result.stop_reason}")
+
+
+def _fit_to_terminal(result: Any, table: Any, width: int) -> tuple[str, str]:
+    """The columns a user needs first, as many as fit ``width``; a note of what is left out."""
+    first = ["trial_id", "generation"]
+    if table["parent_id"].notna().any() if "parent_id" in table else False:
+        first.append("parent_id")
+    first += ["status", *result.objective_columns.values()]
+    first += [c for c in result.parameter_columns.values() if c in table]
+    first += ["cost"]
+    shown = [c for c in dict.fromkeys(first) if c in table]
+    rows = table
+    row_note = ""
+    if len(table) > FINAL_ROWS and "objective" in table:
+        ascending = result.study.get("objectives", [{}])[0].get("direction") == "minimize"
+        rows = table.sort_values("objective", ascending=ascending, na_position="last")
+        rows = rows.head(FINAL_ROWS)
+        row_note = f"the best {FINAL_ROWS} of {len(table)} trials"
+    text = rows[shown].to_string(index=False)
+    while len(shown) > 3 and max(len(line) for line in text.splitlines()) > width:
+        shown.pop(-2 if shown[-1] == "cost" and len(shown) > 4 else -1)
+        text = rows[shown].to_string(index=False)
+    left_out = len(table.columns) - len(shown)
+    parts = [p for p in (row_note, f"{left_out} more columns" if left_out else "") if p]
+    note = f"({'; '.join(parts)}: `byohpo results {result.name}` shows all)" if parts else ""
+    return text, note
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ from byohpo.errors import CapacityError, StrategyError, StudyStopped
 from byohpo.objectives import Objective, objective_values
 from byohpo.pricing import job_cost, price_per_hour
 from byohpo.strategies.suggestion import Suggestion, generation_of, parent_of
+from byohpo.study.metric_check import check_objective_printed
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.store import Store, StudyLog, TrialRecord
 from byohpo.trial import JobState, JobStatus, LaunchRequest
@@ -240,6 +241,14 @@ class StudyLoop:
                 self._collect(self.backend.poll(list(self.in_flight.values())))
             self._tell()
             self._check_failures()
+            check_objective_printed(
+                self.trials.values(),
+                self.objectives,
+                getattr(getattr(self.backend, "job", None), "metric_definitions", {}),
+                max_jobs=self.budget.max_jobs,
+                last_log_lines=getattr(self.backend, "last_log_lines", None),
+                stop_jobs=self.stop_all,
+            )
             reason = self._budget_reached()
             if reason is None:
                 self._launch()
@@ -429,8 +438,10 @@ class StudyLoop:
                 f"{count} of the {len(members)} jobs of generation {self.generation} "
                 "failed the same "
                 f"way, so the study stopped before spending more. First failure "
-                f"({example.job_name}): {example.failure_reason}. Fix the training script or the "
-                f"job definition, then start the study again (or `byohpo resume` it)."
+                f"({example.job_name}): {example.failure_reason}. Fix the training script, then "
+                f"`byohpo resume {self.study_name}` goes on with the fixed code (the failed jobs "
+                "stay on record); or run the study file again as a new study with "
+                "`byohpo run STUDY.toml --name NEW`."
             )
 
     # -- budgets ---------------------------------------------------------------------------
