@@ -48,7 +48,7 @@ def check_objective_printed(
     example = silent[-1]
     missing = [o.metric for o in objectives if o.metric not in example.metrics]
     regexes = "\n".join(
-        f"  {name} = {metric_definitions.get(name, '(no metric definition)')!r}" for name in missing
+        f"  {name}: {metric_definitions.get(name, '(no metric definition)')}" for name in missing
     )
     lines: list[str] = []
     if last_log_lines is not None and example.job_name:
@@ -60,5 +60,5 @@ def check_objective_printed(
         f"The metric definition's regex:\n{regexes}\n"
         f"The last lines {example.job_name} logged:\n{log}\n"
         "Make the regex match the line the training script prints (its one group captures "
-        "the number), then run the study again under a new name (`byohpo run FILE --name NEW`)"
+        "the number), then run the study file again as a new study (`byohpo run STUDY.toml --name NEW`)"
     )
