@@ -162,3 +162,23 @@ def test_the_final_table_fits_the_terminal_and_names_the_rest(
     assert text.splitlines()[0].split()[:4] == ["trial_id", "generation", "status", "objective"]
     assert len(text.splitlines()) == 21  # the header and the best 20
     assert "the best 20 of 30 trials" in note and "byohpo results wide" in note
+
+
+def test_status_names_the_jobs_in_flight_and_how_to_collect_them(
+    studies: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.cli.test_first_hour import simulated_study
+
+    simulated_study(studies, "flying", max_jobs=4)
+    events = [e for e in Store(studies / "flying").load().events if e["event"] != "finished"]
+    asked = next(e for e in events if e["event"] == "asked")
+    spec = {**asked["trials"][0], "trial_id": 9, "job_name": "flying-t00009"}
+    events += [
+        {"event": "asked", "trials": [spec]},
+        {"event": "submitted", "trial_id": 9, "job_name": "flying-t00009"},
+    ]
+    (studies / "flying" / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    assert main(["status", "flying"]) == 0
+    out = capsys.readouterr().out
+    assert "jobs in flight (1):" in out and "trial 9: flying-t00009 (InProgress)" in out
+    assert "`byohpo resume flying` collects them" in out
