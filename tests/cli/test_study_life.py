@@ -182,3 +182,14 @@ def test_status_names_the_jobs_in_flight_and_how_to_collect_them(
     out = capsys.readouterr().out
     assert "jobs in flight (1):" in out and "trial 9: flying-t00009 (InProgress)" in out
     assert "`byohpo resume flying` collects them" in out
+
+
+def test_the_final_table_shows_parent_id_when_trials_continue_others() -> None:
+    from tests.test_results import digits_study
+
+    result = StudyResult.from_events(digits_study())  # trial 3 continues trial 2
+    text, _ = _fit_to_terminal(result, result.table(), 200)
+    header = text.splitlines()[0].split()
+    assert header[:4] == ["trial_id", "generation", "parent_id", "status"]
+    row = next(line.split() for line in text.splitlines()[1:] if line.split()[0] == "3")
+    assert row[2] == "2"
