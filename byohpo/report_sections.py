@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from byohpo.importance import importance
@@ -172,7 +173,19 @@ def parallel_coordinates_html(result: StudyResult) -> str:
             continue
         values = done[column]
         numeric = pd.to_numeric(values, errors="coerce")
-        if numeric.notna().all():
+        spec = result.space.to_json().get(name, {}) if result.space is not None else {}
+        if numeric.notna().all() and spec.get("scaling") == "log" and (numeric > 0).all():
+            exponents = np.log10(numeric.astype(float))
+            ticks = np.arange(math.floor(exponents.min()), math.ceil(exponents.max()) + 1)
+            dimensions.append(
+                {
+                    "label": f"{name} (log scale)",
+                    "values": exponents.tolist(),
+                    "tickvals": ticks.tolist(),
+                    "ticktext": [f"{10.0**t:g}" for t in ticks],
+                }
+            )
+        elif numeric.notna().all():
             dimensions.append({"label": name, "values": numeric.astype(float).tolist()})
         else:
             codes, labels = pd.factorize(values.astype(str), sort=True)
