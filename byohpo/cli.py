@@ -16,8 +16,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from byohpo.aws_settings import aws_session, aws_setup_message
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
 from byohpo.pipeline_cli import add_pipeline_parser, cmd_pipeline
+from byohpo.run_summary import print_outcome
+from byohpo.studies_cli import add_studies_parsers, cmd_delete, cmd_list
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
@@ -62,13 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     stop.add_argument("study", metavar="STUDY")
     _aws_options(stop)
 
-    sub.add_parser("list", help="the studies kept here: status, best, jobs, cost")
-
-    delete = sub.add_parser(
-        "delete", help="delete a study's records here (never SageMaker's jobs, models or logs)"
-    )
-    delete.add_argument("study", metavar="STUDY")
-    delete.add_argument("--yes", action="store_true", help="do not ask first")
+    add_studies_parsers(sub)
 
     demo = sub.add_parser("demo", help="a complete dry-run study, nothing to set up")
     demo.add_argument("--strategy", default="ga")
@@ -138,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("byohpo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
-        message = _aws_setup_message(exc)
+        message = aws_setup_message(exc)
         if message is None:
             raise
         print(f"byohpo: error: {message}", file=sys.stderr)
@@ -151,35 +148,6 @@ def _reader_went_away() -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
     return EXIT_BROKEN_PIPE
-
-
-AWS_SETUP_FIX = (
-    "Set up credentials with `aws configure` (or `aws sso login`), choose a profile with "
-    "--profile NAME or AWS_PROFILE, or try the study on this machine with --dry-run."
-)
-
-
-def _aws_setup_message(exc: Exception) -> str | None:
-    """A message for AWS credentials or settings that are missing, or None for other errors."""
-    try:
-        from botocore import exceptions as aws
-    except ImportError:  # pragma: no cover - boto3 is a dependency
-        return None
-    if isinstance(exc, aws.NoCredentialsError | aws.PartialCredentialsError):
-        return f"running on SageMaker needs AWS credentials, but found none. {AWS_SETUP_FIX}"
-    if isinstance(exc, aws.ProfileNotFound):
-        return f"the AWS profile must exist, but got {exc}. {AWS_SETUP_FIX}"
-    if isinstance(exc, aws.NoRegionError):
-        return f"running on SageMaker needs an AWS region, but none is set. {REGION_FIX}"
-    if isinstance(exc, aws.SSOError | aws.TokenRetrievalError):
-        return f"the AWS login must be current, but got: {exc}. {AWS_SETUP_FIX}"
-    return None
-
-
-REGION_FIX = (
-    "Give --region us-east-1 (or your region), set AWS_DEFAULT_REGION, or set a region in "
-    "your AWS profile (`aws configure`); or try the study with --dry-run."
-)
 
 
 # -- commands --------------------------------------------------------------------------
@@ -207,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = tuner.run()
         except UserError as exc:
             raise _with_restart_hint(exc, location, args) from None
-    _print_outcome(result)
+    print_outcome(result)
     return EXIT_INTERRUPTED if tuner.stop_reason == "interrupted" else EXIT_OK
 
 
@@ -220,6 +188,16 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if not log.study:
         raise UserError(
             "resume needs an existing study", repr(args.study), "Give its name or directory."
+        )
+    from byohpo.studies import never_launched
+
+    refused = str((log.finished or {}).get("reason", ""))
+    if never_launched(log) and refused.startswith("stopped:"):
+        raise UserError(
+            "resume sends the study's recorded job again, and SageMaker refused it",
+            refused.removeprefix("stopped: "),
+            f"No job was created, so nothing was spent: fix the study file and run it again "
+            f"with `byohpo run STUDY.toml`; it starts study {log.name!r} over.",
         )
     dry_run = log.study.get("backend") == "FakeSageMaker"
     with _backend(
@@ -241,7 +219,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             on_interrupt=args.on_interrupt or "ask",
             progress=not args.quiet,
         )
-    _print_outcome(result)
+    print_outcome(result)
     return EXIT_OK
 
 
@@ -354,58 +332,6 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from byohpo.studies import check_studies_dir, list_studies
-
-    root = check_studies_dir()
-    studies = list_studies(root)
-    if not studies:
-        print(f"no studies in {root} (set BYOHPO_STUDIES to look elsewhere)")
-        return EXIT_OK
-    rows = [("STUDY", "STATUS", "BEST", "JOBS", "COST")]
-    for s in studies:
-        best = "-" if s.best is None else f"{s.best:.6g}"
-        cost = "-" if s.cost != s.cost else f"${s.cost:.2f}"
-        rows.append((s.name, s.state, best, str(s.jobs), cost))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())
-    print(f"({len(studies)} studies in {root})")
-    return EXIT_OK
-
-
-def cmd_delete(args: argparse.Namespace) -> int:
-    from byohpo.studies import delete_study, folder_contents, local_study_folder
-
-    folder = local_study_folder(args.study)
-    files, size = folder_contents(folder)
-    what = (
-        f"delete study {args.study!r}: the folder {folder} ({files} files, {size / 1e6:.1f} MB: "
-        "its event log, and for a dry run its fake AWS). SageMaker's training jobs, models "
-        "and logs are not touched."
-    )
-    if not args.yes:
-        if sys.stdin is None or not sys.stdin.isatty():
-            raise UserError(
-                "delete asks before removing a study, and nobody can answer here",
-                "no terminal to ask on",
-                f"Add --yes to delete without asking: byohpo delete {args.study} --yes",
-            )
-        try:
-            answer = input(f"{what}\nDelete? [y/N] ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            print("nothing deleted")
-            return EXIT_OK
-    else:
-        print(what)
-    delete_study(folder)
-    print(f"deleted {folder}")
-    return EXIT_OK
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from byohpo.demo import run_demo
 
@@ -446,7 +372,7 @@ def _backend(
     if not dry_run:
         from byohpo.backends.sagemaker import SageMakerBackend
 
-        backend = SageMakerBackend(_aws_session(region, profile))
+        backend = SageMakerBackend(aws_session(region, profile))
         try:
             yield backend
         finally:
@@ -459,24 +385,6 @@ def _backend(
         yield fake
     finally:
         fake.shutdown()
-
-
-def _aws_session(region: str | None, profile: str | None) -> Any:
-    """A boto3 session with a region and credentials, or a user error saying how to get them."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
-    try:
-        session = boto3.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound as exc:
-        raise UserError(
-            "the AWS profile must exist", repr(profile), f"({exc}) {AWS_SETUP_FIX}"
-        ) from None
-    if not session.region_name:
-        raise UserError("running on SageMaker needs an AWS region", "none set", REGION_FIX)
-    if session.get_credentials() is None:
-        raise UserError("running on SageMaker needs AWS credentials", "none found", AWS_SETUP_FIX)
-    return session
 
 
 def _with_restart_hint(exc: UserError, location: str, args: argparse.Namespace) -> UserError:
@@ -554,56 +462,6 @@ def _load(study: str) -> Any:
             "Give the study's name or directory.",
         )
     return StudyResult(log)
-
-
-FINAL_ROWS = 20
-"""Rows of the table ``byohpo run`` ends with; a larger study shows its best ones."""
-
-
-def _print_outcome(result: Any) -> None:
-    import shutil
-
-    table = result.table()
-    fitted, note = _fit_to_terminal(result, table, shutil.get_terminal_size().columns)
-    print(fitted)
-    if note:
-        print(note)
-    with contextlib.suppress(ByohpoError, ValueError):
-        best = result.best()
-        if hasattr(best, "to_dict"):
-            print(
-                f"\nbest trial: {best['trial_id']} ({best['job_name']}), "
-                f"objective {best['objective']}"
-            )
-            print("best hyperparameters:", result.best_config())
-    if result.stop_reason:
-        print(f"study ended: {result.stop_reason}")
-
-
-def _fit_to_terminal(result: Any, table: Any, width: int) -> tuple[str, str]:
-    """The columns a user needs first, as many as fit ``width``; a note of what is left out."""
-    first = ["trial_id", "generation"]
-    if table["parent_id"].notna().any() if "parent_id" in table else False:
-        first.append("parent_id")
-    first += ["status", *result.objective_columns.values()]
-    first += [c for c in result.parameter_columns.values() if c in table]
-    first += ["cost"]
-    shown = [c for c in dict.fromkeys(first) if c in table]
-    rows = table
-    row_note = ""
-    if len(table) > FINAL_ROWS and "objective" in table:
-        ascending = result.study.get("objectives", [{}])[0].get("direction") == "minimize"
-        rows = table.sort_values("objective", ascending=ascending, na_position="last")
-        rows = rows.head(FINAL_ROWS)
-        row_note = f"the best {FINAL_ROWS} of {len(table)} trials"
-    text = rows[shown].to_string(index=False)
-    while len(shown) > 3 and max(len(line) for line in text.splitlines()) > width:
-        shown.pop(-2 if shown[-1] == "cost" and len(shown) > 4 else -1)
-        text = rows[shown].to_string(index=False)
-    left_out = len(table.columns) - len(shown)
-    parts = [p for p in (row_note, f"{left_out} more columns" if left_out else "") if p]
-    note = f"({'; '.join(parts)}: `byohpo results {result.name}` shows all)" if parts else ""
-    return text, note
 
 
 if __name__ == "__main__":  # pragma: no cover

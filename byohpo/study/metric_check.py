@@ -60,5 +60,6 @@ def check_objective_printed(
         f"The metric definition's regex:\n{regexes}\n"
         f"The last lines {example.job_name} logged:\n{log}\n"
         "Make the regex match the line the training script prints (its one group captures "
-        "the number), then run the study file again as a new study (`byohpo run STUDY.toml --name NEW`)"
+        "the number), then run the study file again as a new study "
+        "(`byohpo run STUDY.toml --name NEW`)"
     )

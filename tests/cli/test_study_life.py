@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from byohpo.cli import _fit_to_terminal, main
+from byohpo.cli import main
 from byohpo.results import StudyResult
+from byohpo.run_summary import fit_to_terminal
 from byohpo.study.store import Store
 
 SCRIPT = """
@@ -157,7 +158,7 @@ def test_the_final_table_fits_the_terminal_and_names_the_rest(
     from tests.cli.test_first_hour import simulated_study
 
     result = simulated_study(studies, "wide", max_jobs=30)
-    text, note = _fit_to_terminal(result, result.table(), 60)
+    text, note = fit_to_terminal(result, result.table(), 60)
     assert max(len(line) for line in text.splitlines()) <= 60
     assert text.splitlines()[0].split()[:4] == ["trial_id", "generation", "status", "objective"]
     assert len(text.splitlines()) == 21  # the header and the best 20
@@ -188,7 +189,7 @@ def test_the_final_table_shows_parent_id_when_trials_continue_others() -> None:
     from tests.test_results import digits_study
 
     result = StudyResult.from_events(digits_study())  # trial 3 continues trial 2
-    text, _ = _fit_to_terminal(result, result.table(), 200)
+    text, _ = fit_to_terminal(result, result.table(), 200)
     header = text.splitlines()[0].split()
     assert header[:4] == ["trial_id", "generation", "parent_id", "status"]
     row = next(line.split() for line in text.splitlines()[1:] if line.split()[0] == "3")
