@@ -145,6 +145,15 @@ def test_a_study_that_never_created_a_job_starts_over_when_its_file_runs_again(
     (studies / "restart").mkdir(parents=True)
     bad = {"event": "study", "name": "restart", "instance_type": "ml.m5.large", "time": 0.0}
     (studies / "restart" / "events.jsonl").write_text(json.dumps(bad) + "\n")
+    refused = "stopped: SageMaker refused CreateTrainingJob: ValidationException"
+    finished = {"event": "finished", "reason": refused, "time": 1.0}
+    with (studies / "restart" / "events.jsonl").open("a") as log:
+        log.write(json.dumps(finished) + "\n")
+    assert main(["resume", "restart"]) == 2  # would send the refused request again
+    err = capsys.readouterr().err
+    assert "SageMaker refused it" in err and "ValidationException" in err
+    assert "run it again with `byohpo run STUDY.toml`" in err
+
     assert main(["run", str(path), "--dry-run", "--quiet"]) == 0
     captured = capsys.readouterr()
     assert "never created a job; starting it over" in captured.err
