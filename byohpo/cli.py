@@ -18,7 +18,7 @@ from typing import Any
 
 from byohpo.aws_settings import aws_session, aws_setup_message
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
-from byohpo.pipeline_cli import add_pipeline_parser, cmd_pipeline
+from byohpo.pipeline.commands import add_pipeline_parser, cmd_pipeline
 from byohpo.run_summary import print_outcome
 from byohpo.studies_cli import add_studies_parsers, cmd_delete, cmd_list
 
