@@ -15,7 +15,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The demo needs only byohpo[demo] (the fake AWS, scikit-learn, plots), not the test tools.
+# pip's "Collecting"/"Installing" lines are the progress; its full output is in $(VENV)/pip.log.
+DEMO_STAMP := $(VENV)/.demo-installed
+
+$(DEMO_STAMP): pyproject.toml
+	@test -x $(BIN)/python || { echo "make demo: creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "make demo: installing byohpo and what the demo needs into $(VENV) (cold: about a minute)"
+	@rm -f $(VENV)/pip.failed
+	@{ PYTHONUNBUFFERED=1 $(BIN)/python -m pip install --disable-pip-version-check --no-input --no-compile -e '.[demo]' \
+		2>&1 || touch $(VENV)/pip.failed; } | tee $(VENV)/pip.log \
+		| grep --line-buffered -oE '^(Collecting [^ ]+|Installing collected packages|Successfully installed)' \
+		|| true
+	@test ! -e $(VENV)/pip.failed || { tail -20 $(VENV)/pip.log; exit 1; }
+	@touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/byohpo demo
 
 test: lint typecheck pytest

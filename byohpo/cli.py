@@ -1,22 +1,29 @@
-"""The ``byohpo`` command: run, resume, status, results, stop, repair, demo, pipeline.
+"""The ``byohpo`` command: run, resume, status, results, stop, list, delete, repair, demo,
+pipeline.
 
-Exit status: 0 on success, 2 for a user mistake (a message, no traceback),
-1 otherwise, 130 after Ctrl-C.
+Exit status: 0 on success, 2 for a user mistake (a message, no traceback; this
+includes a path that cannot be read or written and missing AWS settings),
+1 otherwise, 130 after Ctrl-C, 141 when the reader of the output went away
+(``byohpo results ... | head``), as other command-line tools do.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from byohpo.aws_settings import aws_session, aws_setup_message
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
 from byohpo.pipeline.commands import add_pipeline_parser, cmd_pipeline
+from byohpo.run_summary import print_outcome
+from byohpo.studies_cli import add_studies_parsers, cmd_delete, cmd_list
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="byohpo",
         description="Run any hyperparameter-optimization algorithm as SageMaker training jobs.",
     )
+    parser.add_argument("--version", action="version", version=f"byohpo {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the study a study file describes")
@@ -31,11 +39,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="a fake AWS; the jobs run on this machine"
     )
+    run.add_argument(
+        "--name",
+        metavar="NEW",
+        help="run the study file as a new study of this name (the file's name is already taken)",
+    )
     _interrupt_options(run)
+    _aws_options(run)
 
     resume = sub.add_parser("resume", help="continue a study after a crash or Ctrl-C")
     resume.add_argument("study", metavar="STUDY", help="the study's name or directory")
     _interrupt_options(resume)
+    _aws_options(resume)
 
     status = sub.add_parser("status", help="how far a study got")
     status.add_argument("study", metavar="STUDY")
@@ -49,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
 
     stop = sub.add_parser("stop", help="stop every job of a study that is still running")
     stop.add_argument("study", metavar="STUDY")
+    _aws_options(stop)
+
+    add_studies_parsers(sub)
 
     repair = sub.add_parser(
         "repair", help="set a study log's damaged lines aside, so the study can resume"
@@ -68,18 +86,50 @@ def _interrupt_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--on-interrupt",
         choices=("ask", "stop", "keep"),
-        default="ask",
-        help="after Ctrl-C: ask, stop the jobs in flight, or keep them for `byohpo resume`",
+        default=None,
+        help="after Ctrl-C: ask, stop the jobs in flight, or keep them for `byohpo resume` "
+        "(default: the study file's on_interrupt, else ask)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _aws_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", help="the AWS region (default: your AWS configuration's)")
+    parser.add_argument("--profile", help="the AWS profile (default: AWS_PROFILE, or default)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("byohpo")
+    except PackageNotFoundError:  # pragma: no cover - running from a clone without installing
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return int(COMMANDS[args.command](args) or EXIT_OK)
+        if args.command not in ("demo", "pipeline"):
+            from byohpo.studies import check_studies_dir
+
+            check_studies_dir()
+        status = int(COMMANDS[args.command](args) or EXIT_OK)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return _reader_went_away()
     except (UserError, MissingExtraError) as exc:
         print(f"byohpo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        print(
+            f"byohpo: error: {exc.filename} must be usable, but got: {exc.strerror}. "
+            "Check the path and its permissions.",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except StudyStopped as exc:
         print(f"byohpo: study stopped: {exc}", file=sys.stderr)
@@ -90,6 +140,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("byohpo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        message = aws_setup_message(exc)
+        if message is None:
+            raise
+        print(f"byohpo: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _reader_went_away() -> int:
+    """The program reading our output closed it (``| head``): end quietly, as `cat` does."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+    return EXIT_BROKEN_PIPE
 
 
 # -- commands --------------------------------------------------------------------------
@@ -97,15 +161,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     from byohpo.study_file import load_study_file
 
     study = load_study_file(args.study_file)
+    if args.name is not None:
+        study.rename(args.name)
     location = _store_location(study.tuner_args.get("store"), study.name)
+    _check_name_is_free(location, study.name, args.study_file)
+    on_interrupt = args.on_interrupt or study.tuner_args.get("on_interrupt", "ask")
     with _backend(
-        dry_run=args.dry_run, inputs=study.dry_run_inputs, location=location, name=study.name
+        dry_run=args.dry_run,
+        inputs=study.dry_run_inputs,
+        location=location,
+        name=study.name,
+        region=args.region,
+        profile=args.profile,
     ) as backend:
         tuner = study.make_tuner(
-            backend=backend, on_interrupt=args.on_interrupt, progress=not args.quiet
+            backend=backend, on_interrupt=on_interrupt, progress=not args.quiet
         )
-        result = tuner.run()
-    _print_outcome(result)
+        try:
+            result = tuner.run()
+        except UserError as exc:
+            raise _with_restart_hint(exc, location, args) from None
+    print_outcome(result)
     return EXIT_INTERRUPTED if tuner.stop_reason == "interrupted" else EXIT_OK
 
 
@@ -122,30 +198,63 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from byohpo.study.damage import refuse_damaged
 
     refuse_damaged(log, args.study)
+
+    from byohpo.studies import never_launched
+
+    refused = str((log.finished or {}).get("reason", ""))
+    if never_launched(log) and refused.startswith("stopped:"):
+        raise UserError(
+            "resume sends the study's recorded job again, and SageMaker refused it",
+            refused.removeprefix("stopped: "),
+            f"No job was created, so nothing was spent: fix the study file and run it again "
+            f"with `byohpo run STUDY.toml`; it starts study {log.name!r} over.",
+        )
     dry_run = log.study.get("backend") == "FakeSageMaker"
-    with _backend(dry_run=dry_run, inputs={}, location=store.location, name=log.name) as backend:
+    with _backend(
+        dry_run=dry_run,
+        inputs={},
+        location=store.location,
+        name=log.name,
+        region=args.region or log.study.get("region"),
+        profile=args.profile,
+    ) as backend:
         if dry_run:
             from byohpo.fake.dry_run import record_lost_jobs
 
             backend.start()
             record_lost_jobs(store, backend)
         result = Tuner.resume(
-            args.study, backend=backend, on_interrupt=args.on_interrupt, progress=not args.quiet
+            args.study,
+            backend=backend,
+            on_interrupt=args.on_interrupt or "ask",
+            progress=not args.quiet,
         )
-    _print_outcome(result)
+    print_outcome(result)
     return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     result = _load(args.study)
     table = result.table()
-    print(f"study {result.name}: {len(table)} trials")
+    print(f"study {result.name}: {len(table)} trials, as the study recorded them")
     for status, count in table["status"].value_counts().items():
         print(f"  {status}: {count}")
+    flying = [
+        t for t in result.log.trials.values() if t.submitted and not t.has_result and t.job_name
+    ]
+    if flying:
+        print(f"jobs in flight ({len(flying)}):")
+        for t in sorted(flying, key=lambda t: t.trial_id):
+            print(f"  trial {t.trial_id}: {t.job_name} ({t.secondary_status or t.status})")
     if result.stop_reason:
         print(f"ended: {result.stop_reason}")
+    elif flying:
+        print(
+            f"not finished: while the study is not running, its jobs' ends are not recorded; "
+            f"`byohpo resume {result.name}` collects them and goes on"
+        )
     else:
-        print("not finished (running, or interrupted: `byohpo resume` continues it)")
+        print(f"not finished (running, or interrupted: `byohpo resume {result.name}` continues it)")
     _say_damage(result.log.damage, args.study, sys.stdout)
     if result.log.study.get("backend") == "FakeSageMaker":
         from byohpo.fake.dry_run import service_status
@@ -160,6 +269,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
+    if args.report:
+        _check_writable_file(args.report, "the report")
     result = _load(args.study)
     table = result.table()
     if args.format == "csv":
@@ -205,7 +316,14 @@ def cmd_stop(args: argparse.Namespace) -> int:
                     "records them as lost and goes on"
                 )
             return EXIT_OK
-    with _backend(dry_run=dry_run, inputs={}, location=store.location, name=log.name) as backend:
+    with _backend(
+        dry_run=dry_run,
+        inputs={},
+        location=store.location,
+        name=log.name,
+        region=args.region or log.study.get("region"),
+        profile=args.profile,
+    ) as backend:
         backend.study_id = log.study_id
         backend.open(log.name, TrainingJob.from_json(log.study["job"], check_files=False))
         for trial in running:
@@ -255,6 +373,8 @@ COMMANDS = {
     "results": cmd_results,
     "stop": cmd_stop,
     "repair": cmd_repair,
+    "list": cmd_list,
+    "delete": cmd_delete,
     "demo": cmd_demo,
     "pipeline": cmd_pipeline,
 }
@@ -268,12 +388,20 @@ def _store_location(store: str | None, name: str) -> str:
 
 
 @contextlib.contextmanager
-def _backend(*, dry_run: bool, inputs: dict[str, Path], location: str, name: str) -> Iterator[Any]:
+def _backend(
+    *,
+    dry_run: bool,
+    inputs: dict[str, Path],
+    location: str,
+    name: str,
+    region: str | None = None,
+    profile: str | None = None,
+) -> Iterator[Any]:
     """The study's backend; a dry run's is the fake AWS service next to the study's store."""
     if not dry_run:
         from byohpo.backends.sagemaker import SageMakerBackend
 
-        backend = SageMakerBackend()
+        backend = SageMakerBackend(aws_session(region, profile))
         try:
             yield backend
         finally:
@@ -286,6 +414,67 @@ def _backend(*, dry_run: bool, inputs: dict[str, Path], location: str, name: str
         yield fake
     finally:
         fake.shutdown()
+
+
+def _with_restart_hint(exc: UserError, location: str, args: argparse.Namespace) -> UserError:
+    """A mistake found only by SageMaker: when no job was created, the fixed file starts over."""
+    from byohpo.studies import never_launched
+    from byohpo.study.store import Store
+
+    store = Store(location)
+    if store.exists() and never_launched(store.load()):
+        again = f"byohpo run {args.study_file}" + (" --dry-run" if args.dry_run else "")
+        again += f" --name {args.name}" if args.name else ""
+        return UserError(
+            str(exc).rstrip("."),
+            None,
+            f"No job was created, so nothing was spent: fix the study file and run `{again}` "
+            "again; it starts the study over.",
+        )
+    return exc
+
+
+def _check_writable_file(path: str, what: str) -> None:
+    """A file we are to write: its folder must exist, and it must not be a folder itself."""
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(
+            f"{what} must be a file name", f"{path!r}, a folder", f"Give e.g. {path}/report.html."
+        )
+    if not target.parent.is_dir():
+        raise UserError(
+            f"{what}'s folder must exist",
+            f"{str(target.parent)!r}, which does not",
+            f"Create it first (mkdir -p {target.parent}), or give another path.",
+        )
+
+
+def _check_name_is_free(location: str, name: str, study_file: str) -> None:
+    """A study name is used once; a study that never created a job may start over."""
+    from byohpo.study.store import Store
+
+    store = Store(location)
+    if not store.exists():
+        return
+    log = store.load()
+    if not log.study:
+        return
+    from byohpo.studies import never_launched, set_aside
+
+    if never_launched(log) and not location.startswith("s3://"):
+        kept = set_aside(Path(location))
+        print(
+            f"study {name!r} never created a job; starting it over from {study_file} "
+            f"(its earlier log is kept as {kept})",
+            file=sys.stderr,
+        )
+        return
+    raise UserError(
+        f"a study named {name!r} already exists (in {location})",
+        f"{len(log.trials)} trials on record",
+        f"Continue it with `byohpo resume {name}`, run the file again as a new study with "
+        f"`byohpo run {study_file} --name {name}-2`, or remove it with `byohpo delete {name}`.",
+    )
 
 
 def _load(study: str) -> Any:
@@ -313,25 +502,6 @@ def _say_damage(damage: list[str], study: str, stream: Any) -> None:
     for line in damage:
         print(f"  {line}", file=stream)
     print(f"`byohpo repair {study}` sets them aside so the study can resume", file=stream)
-
-
-def _print_outcome(result: Any) -> None:
-    import pandas as pd
-
-    table = result.table()
-    shown = [c for c in table.columns if c not in ("start_time", "end_time", "parent_id")]
-    with pd.option_context("display.width", 160, "display.max_columns", 30):
-        print(table[shown].to_string(index=False))
-    with contextlib.suppress(ByohpoError, ValueError):
-        best = result.best()
-        if isinstance(best, pd.Series):
-            print(
-                f"\nbest trial: {best['trial_id']} ({best['job_name']}), "
-                f"objective {best['objective']}"
-            )
-            print("best hyperparameters:", result.best_config())
-    if result.stop_reason:
-        print(f"study ended: {result.stop_reason}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,8 @@ field, what must hold, what was given and how to fix it.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -185,8 +187,35 @@ def instance(instance_type: object, count: object, volume_gb: object) -> None:
             if local
             else "Give e.g. 'ml.m5.large' or 'ml.g5.xlarge'.",
         )
+    known = training_instance_types()
+    if known and instance_type not in known:
+        import botocore
+
+        close = difflib.get_close_matches(instance_type, sorted(known), n=3, cutoff=0.75)
+        family = instance_type.rsplit(".", 1)[0] + "."
+        close += [t for t in sorted(known) if t.startswith(family) and t not in close][:4]
+        hint = f"Did you mean {' or '.join(repr(t) for t in close[:4])}? " if close else ""
+        raise JobDefinitionError(
+            "instance_type must be one of SageMaker's training instance types",
+            repr(instance_type),
+            f"{hint}(Checked against the list in botocore {botocore.__version__}; should AWS "
+            "have added this type since, upgrade boto3.)",
+        )
     _whole("instance_count", count, 1)
     _whole("volume_size_gb", volume_gb, 1)
+
+
+@functools.cache
+def training_instance_types() -> frozenset[str]:
+    """The training instance types SageMaker's API model lists (empty if it cannot be read)."""
+    try:
+        import botocore.session
+
+        model = botocore.session.get_session().get_service_model("sagemaker")
+        shape: Any = model.shape_for("TrainingInstanceType")
+        return frozenset(shape.enum)
+    except Exception:  # an unreadable model must not stop a study: SageMaker checks it too
+        return frozenset()
 
 
 def _whole(name: str, value: object, minimum: int, maximum: int | None = None) -> None:

@@ -342,6 +342,15 @@ def plot_lineage(
     ones (every tuned one but the step parameter); ``objective`` to the study's
     first objective.
     """
+    table = result.table()
+    if "parent_id" not in table or not table["parent_id"].notna().any():
+        raise UserError(
+            "a lineage plot needs a study whose trials continue other trials (population "
+            "based training: strategy='pbt')",
+            f"study {result.name!r} ({result.study.get('strategy', 'unknown strategy')}), "
+            "where no trial has a parent",
+            "Use plot_progress() or plot_parameters() for this study.",
+        )
     metric = objective or (result.objectives[0].metric if result.objectives else None)
     if metric is None or metric not in result.metric_columns:
         raise UserError(
@@ -358,7 +367,6 @@ def plot_lineage(
             repr(unknown),
             f"Use some of {result.parameter_names}.",
         )
-    table = result.table()
     table["founder_id"] = table["trial_id"].map(result.founders())
     founders = list(dict.fromkeys(table.sort_values("trial_id")["founder_id"].tolist()))
     colour = {f: f"C{i % 10}" for i, f in enumerate(founders)}

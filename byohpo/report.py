@@ -1,9 +1,11 @@
 """A study's results as one self-contained HTML file.
 
 The report needs nothing but a browser: the plots are embedded as PNG images,
-the styles are inline, and nothing is fetched from the network. It holds the
-study's definition, why it stopped, its cost, the best configuration (or the
-Pareto set), the plots, a per-generation summary and every trial. Without the
+plotly.js (for the parallel coordinates) and the styles are inline, and nothing is
+fetched from the network. It holds the study's definition, why it stopped, its cost,
+the best configuration (or the Pareto set), the plots, parallel coordinates,
+hyperparameter importance, a per-generation summary and every trial in a sortable
+table that links each job to the SageMaker console and its logs. Without the
 ``plots`` extra the report is still written, and says why it has no plots.
 """
 
@@ -22,6 +24,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from byohpo.errors import MissingExtraError, UserError
+from byohpo.report_sections import (
+    TABLE_STYLE,
+    console_links,
+    importance_html,
+    parallel_coordinates_html,
+    trials_table_html,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -30,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["render_report", "write_report"]
 
-_STYLE = """
+_STYLE = (
+    """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
        max-width: 1200px; padding: 0 1em; color: #222; }
 h1 { margin-bottom: 0.2em; }
@@ -42,7 +52,10 @@ td.num, .frame td { font-variant-numeric: tabular-nums; }
 .scroll { overflow-x: auto; }
 img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
 .note { color: #8a5a00; background: #fff6e0; padding: 0.5em 0.8em; border-radius: 4px; }
+.hint { color: #666; font-size: 0.85em; margin: 0.2em 0; }
 """
+    + TABLE_STYLE
+)
 
 # Keys of the study's definition shown in their own sections.
 _SHOWN_ELSEWHERE = {
@@ -218,6 +231,10 @@ def render_report(result: StudyResult) -> str:
         _best_html(result),
         "<h2>Plots</h2>",
         _plots_html(result),
+        "<h2>Parallel coordinates</h2>",
+        parallel_coordinates_html(result),
+        "<h2>Hyperparameter importance</h2>",
+        importance_html(result),
         "<h2>Definition</h2>",
         _pairs_html(definition),
         "<h3>Search space</h3>",
@@ -225,7 +242,7 @@ def render_report(result: StudyResult) -> str:
         "<h2>Generations</h2>",
         _frame_html(result.generations(), "generations"),
         "<h2>Trials</h2>",
-        _frame_html(result.table(), "trials"),
+        trials_table_html(result.table(), _cell, _money, console_links(result)),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -78,6 +79,11 @@ class StudyFile:
     @property
     def name(self) -> str:
         return str(self.tuner_args["study_name"])
+
+    def rename(self, name: str) -> None:
+        """Run this file as a new study called ``name`` (checked like the file's own name)."""
+        _check_value("name", name, "--name")
+        self.tuner_args["study_name"] = name
 
     def make_tuner(self, **overrides: Any) -> Any:
         """The :class:`~byohpo.Tuner` this file describes (``overrides`` win)."""
@@ -140,7 +146,36 @@ def load_study_file(path: str | Path, *, s3_client: Any = None) -> StudyFile:
     where = str(path)
     if not path.exists():
         raise StudyFileError("the study file must exist", where, "Check the path.", path=where)
-    return _parse(path.read_text(), path, base=path.parent)
+    if path.is_dir():
+        raise StudyFileError(
+            "the study file must be a file",
+            "a directory",
+            "Give the path of the .toml file in it.",
+            path=where,
+        )
+    return _parse(_read_text(path), path, base=path.parent)
+
+
+def _read_text(path: Path) -> str:
+    where = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StudyFileError(
+            "the study file must be readable",
+            exc.strerror or type(exc).__name__,
+            "Check the file's permissions.",
+            path=where,
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StudyFileError(
+            "a study file must be UTF-8 text (TOML)",
+            f"byte {data[exc.start]:#04x} at offset {exc.start}, which UTF-8 cannot decode",
+            "Save the file as UTF-8, or check that this is the study file.",
+            path=where,
+        ) from None
 
 
 def _load_from_s3(uri: str, s3_client: Any) -> StudyFile:
@@ -187,8 +222,15 @@ def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None
                 path=where,
                 key=table,
             )
-        if not isinstance(data[table], dict):
-            raise StudyFileError("must be a table", repr(data[table]), None, path=where, key=table)
+    for table, value in data.items():
+        if not isinstance(value, dict):
+            raise StudyFileError(
+                "must be a table",
+                repr(value),
+                f"Write [{table}] on a line of its own, then its keys one per line.",
+                path=where,
+                key=table,
+            )
     args: dict[str, Any] = {}
     args.update(_study_table(data["study"], where))
     args.update(_objectives(data, where))
@@ -197,23 +239,16 @@ def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None
     if "prices" in data:
         for key, value in data["prices"].items():
             _check_type(value, (int, float), where, f"prices.{key}")
+            if not math.isfinite(value) or value < 0:
+                raise StudyFileError(
+                    "a price must be a number of dollars per hour, 0 or more",
+                    repr(value),
+                    f'Write "{key}" = 0.115 (the hourly price of that instance type).',
+                    path=where,
+                    key=f"prices.{key}",
+                )
         args["prices"] = dict(data["prices"])
-    inputs: dict[str, Path] = {}
-    dry = data.get("dry_run", {})
-    for key in dry:
-        if key != "inputs":
-            raise _unknown(key, ["inputs"], where, "dry_run")
-    for channel, local in dry.get("inputs", {}).items():
-        _check_type(local, str, where, f"dry_run.inputs.{channel}")
-        if channel not in args["job"].inputs:
-            raise StudyFileError(
-                "a dry-run input must name one of the job's input channels",
-                repr(channel),
-                f"Use one of {sorted(args['job'].inputs)}.",
-                path=where,
-                key=f"dry_run.inputs.{channel}",
-            )
-        inputs[args["job"].inputs[channel]] = ((base or Path.cwd()) / local).resolve()
+    inputs = _dry_run_inputs(data.get("dry_run", {}), args["job"].inputs, where, base)
     study = StudyFile(path, args, inputs, tables=data)
     _check_strategy(study, data["study"], where)
     _check_early_stopping(study, data, where)
@@ -255,12 +290,54 @@ def _check_early_stopping(study: StudyFile, data: Mapping[str, Any], where: str)
         raise StudyFileError(exc.must, exc.got, exc.fix, path=where, key=key) from None
 
 
+def _dry_run_inputs(
+    dry: Mapping[str, Any], channels: Mapping[str, str], where: str, base: Path | None
+) -> dict[str, Path]:
+    """``[dry_run] inputs``: S3 URI of each named channel -> an existing local path."""
+    inputs: dict[str, Path] = {}
+    for key in dry:
+        if key != "inputs":
+            raise _unknown(key, ["inputs"], where, "dry_run")
+    table = dry.get("inputs", {})
+    if not isinstance(table, dict):
+        raise StudyFileError(
+            "must be a table of channel = local folder",
+            repr(table),
+            f'Write inputs = {{ {next(iter(channels), "train")} = "data/train" }}.',
+            path=where,
+            key="dry_run.inputs",
+        )
+    for channel, local in table.items():
+        _check_type(local, str, where, f"dry_run.inputs.{channel}")
+        if channel not in channels:
+            raise StudyFileError(
+                "a dry-run input must name one of the job's input channels",
+                repr(channel),
+                f"Use one of {sorted(channels)}.",
+                path=where,
+                key=f"dry_run.inputs.{channel}",
+            )
+        folder = ((base or Path.cwd()) / local).resolve()
+        if not folder.exists():
+            raise StudyFileError(
+                "a dry-run input must be an existing local folder or file "
+                "(relative paths start at the study file)",
+                str(folder),
+                "Create it, or correct the path.",
+                path=where,
+                key=f"dry_run.inputs.{channel}",
+            )
+        inputs[channels[channel]] = folder
+    return inputs
+
+
 def _study_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     args: dict[str, Any] = {}
     options: dict[str, Any] = {}
     for key, value in table.items():
         if key in STUDY_KEYS:
             _check_type(value, STUDY_KEYS[key], where, f"study.{key}")
+            _check_value(key, value, where)
             args["study_name" if key == "name" else key] = value
         else:
             options[key] = value  # the strategy's own options, checked by the strategy
@@ -270,6 +347,48 @@ def _study_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
         )
     args["strategy_options"] = options
     return args
+
+
+POSITIVE_KEYS = {
+    "max_runtime": "seconds",
+    "max_cost": "dollars",
+    "poll_interval": "seconds",
+}
+ON_INTERRUPT = ("ask", "stop", "keep")
+
+
+def _check_value(key: str, value: Any, where: str) -> None:
+    """The [study] values whose type is right but whose value cannot work."""
+    from byohpo.study.tuner import STUDY_NAME
+
+    if key == "name" and not STUDY_NAME.match(value):
+        raise StudyFileError(
+            "a study name is 1 to 100 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit (it names the study's jobs and its folder)",
+            repr(value),
+            'Write name = "my-study".',
+            path=where,
+            key="study.name",
+        )
+    if key == "on_interrupt" and value not in ON_INTERRUPT:
+        raise StudyFileError(
+            f"must be one of {', '.join(repr(v) for v in ON_INTERRUPT)}",
+            repr(value),
+            'Write on_interrupt = "keep" (jobs go on; `byohpo resume` collects them), '
+            '"stop" (stop them) or "ask".',
+            path=where,
+            key="study.on_interrupt",
+        )
+    if key in POSITIVE_KEYS and (not math.isfinite(value) or value <= 0):
+        raise StudyFileError(
+            f"must be a positive number of {POSITIVE_KEYS[key]}",
+            repr(value),
+            f"Write {key} = <a number above 0>, or leave {key} out for no limit"
+            if key != "poll_interval"
+            else "Write poll_interval = 30, or leave it out for the default.",
+            path=where,
+            key=f"study.{key}",
+        )
 
 
 def _check_strategy(study: StudyFile, table: Mapping[str, Any], where: str) -> None:

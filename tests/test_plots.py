@@ -218,3 +218,15 @@ def test_plotting_touches_no_global_matplotlib_state() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_lineage_plot_of_a_study_without_lineages_says_so() -> None:
+    from byohpo.plots import plot_lineage
+
+    events = digits_study()
+    for event in events:
+        for spec in event.get("trials", []):
+            spec.pop("parent_id", None)  # a random search: no trial continues another
+    with pytest.raises(UserError, match="no trial has a parent") as raised:
+        plot_lineage(StudyResult.from_events(events))
+    assert "plot_progress()" in str(raised.value)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
+from byohpo.importance import importance
 from byohpo.report import render_report, write_report
 from byohpo.results import StudyResult
 from tests.test_results import config, digits_study, job, study_event, two_objective_study
@@ -25,9 +29,13 @@ class _Nesting(HTMLParser):
         self.stack: list[str] = []
         self.problems: list[str] = []
         self.sources: list[str] = []
+        self.links: list[str] = []
+        self.tags: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.sources += [v or "" for k, v in attrs if k in ("src", "href")]
+        self.sources += [v or "" for k, v in attrs if k == "src"]
+        self.links += [v or "" for k, v in attrs if k == "href"]
+        self.tags.append(tag)
         if tag not in VOID:
             self.stack.append(tag)
 
@@ -54,11 +62,16 @@ def test_report_is_valid_self_contained_html(tmp_path: Path) -> None:
     path = write_report(result, tmp_path / "report.html")
     text = path.read_text(encoding="utf-8")
     parser = _check_html(text)
-    # Every image is embedded; nothing is fetched from elsewhere.
+    # Every image and script is embedded; nothing is fetched from elsewhere.
     assert parser.sources
     assert all(src.startswith("data:image/png;base64,") for src in parser.sources)
     assert len(parser.sources) == 2  # progress and hyperparameters
-    assert "http://" not in text and "https://" not in text
+    assert "link" not in parser.tags  # no stylesheet from elsewhere
+    # The only addresses are links a reader may follow: each job's console page and logs.
+    assert parser.links
+    assert all(
+        link.startswith("https://us-east-1.console.aws.amazon.com/") for link in parser.links
+    )
 
 
 def test_report_shows_the_best_configuration_cost_and_every_job(tmp_path: Path) -> None:
@@ -108,3 +121,99 @@ def _has_matplotlib() -> bool:
     except ImportError:
         return False
     return True
+
+
+def learning_rate_study(backend: str | None = None) -> StudyResult:
+    """30 trials whose accuracy follows the learning rate; epochs and optimizer are noise."""
+    rng = np.random.default_rng(0)
+    events = [study_event(**({"backend": backend} if backend else {}))]
+    for tid in range(30):
+        lr = float(rng.uniform(0.0001, 0.05))
+        epochs = int(rng.integers(10, 60))
+        optimizer = str(rng.choice(["sgd", "adam"]))
+        accuracy = 0.5 + 8 * lr + float(rng.normal(0, 0.01))
+        events += job(tid, accuracy, config(lr, epochs, optimizer))
+    return StudyResult.from_events(events)
+
+
+def test_importance_finds_the_hyperparameter_that_drives_the_objective() -> None:
+    result = learning_rate_study()
+    found = importance(result.table(), result.parameter_columns, "objective")
+    assert found[0].parameter == "learning_rate" and found[0].share > 0.7
+    others = {i.parameter: i.share for i in found[1:]}
+    assert {"num_epoch", "optimizer"} <= set(others)
+    assert all(share < 0.15 for share in others.values())
+    assert importance(result.table().head(4), result.parameter_columns, "objective") == []
+
+
+def test_report_has_parallel_coordinates_importance_and_a_link_per_job(tmp_path: Path) -> None:
+    pytest.importorskip("plotly")
+    text = write_report(learning_rate_study(), tmp_path / "r.html").read_text(encoding="utf-8")
+    parser = _check_html(text)
+    assert 'id="parallel-coordinates"' in text and "Parcoords" not in text.split("<body>")[0]
+    assert "<script src" not in text  # plotly.js is inlined, not fetched
+    importance_section = text.split("<h2>Hyperparameter importance</h2>")[1].split("<h2>")[0]
+    assert importance_section.index("learning_rate") < importance_section.index("num_epoch")
+    consoles = [link for link in parser.links if "/sagemaker/home" in link]
+    logs = [link for link in parser.links if "/cloudwatch/home" in link]
+    assert len(consoles) == len(logs) == 30
+    assert consoles[7].endswith("#/jobs/digits-ga-7")
+    assert "logStreamNameFilter$3Ddigits-ga-7$252F" in logs[7]
+
+
+def test_a_dry_run_report_has_no_console_links() -> None:
+    text = render_report(learning_rate_study(backend="FakeSageMaker"))
+    assert "console.aws.amazon.com" not in text and "AWS console" not in text
+
+
+@pytest.fixture
+def browser() -> Any:
+    """Headless Chromium through chromedriver (Debian: chromium, chromium-driver)."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if chromium is None or driver_path is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=driver_path)
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_the_report_sorts_its_trials_and_draws_its_plot_in_a_browser(
+    tmp_path: Path, browser: Any
+) -> None:
+    pytest.importorskip("plotly")
+    from selenium.webdriver.common.by import By
+
+    result = learning_rate_study()
+    path = write_report(result, tmp_path / "report.html")
+    browser.get(path.as_uri())
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+    # plotly drew the parallel coordinates from the inlined script, with no network.
+    assert browser.find_elements(By.CSS_SELECTOR, "#parallel-coordinates .parcoords")
+
+    table = browser.find_element(By.CSS_SELECTOR, "table.sortable")
+    names = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    column = names.index("objective")
+
+    def objectives() -> list[float]:
+        cells = table.find_elements(By.CSS_SELECTOR, f"tbody tr td:nth-child({column + 1})")
+        return [float(c.get_attribute("data-sort")) for c in cells]
+
+    expected = sorted(result.table()["objective"].tolist())
+    header = table.find_elements(By.CSS_SELECTOR, "thead th")[column]
+    header.click()
+    assert objectives() == pytest.approx(expected)
+    header.click()
+    assert objectives() == pytest.approx(expected[::-1])
+    # The table scrolls inside the page instead of widening it.
+    page_width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert page_width <= browser.execute_script("return window.innerWidth")

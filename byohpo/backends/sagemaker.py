@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from byohpo.backends.base import Backend, study_prefix
 from byohpo.backends.checkpoints import copy_checkpoint
-from byohpo.backends.logs import CurveReader, MetricParser
+from byohpo.backends.logs import LOG_GROUP, CurveReader, MetricParser
 from byohpo.backends.request import (
     STUDY_TAG,
     TRIAL_TAG,
@@ -471,6 +471,30 @@ class SageMakerBackend(Backend):
         if was_final and len(reader.streams) >= job.instance_count:
             reader.finished = True  # terminal before this read: its logs are complete
         return curves
+
+    def last_log_lines(self, job_name: str, count: int = 10) -> list[str]:
+        """The last ``count`` lines the job's first instance logged (to show beside a regex)."""
+        logs = self._clients()[2]
+        try:
+            streams = self._call(
+                "DescribeLogStreams",
+                logs.describe_log_streams,
+                logGroupName=LOG_GROUP,
+                logStreamNamePrefix=f"{job_name}/",
+            )["logStreams"]
+            if not streams:
+                return []
+            events = self._call(
+                "GetLogEvents",
+                logs.get_log_events,
+                logGroupName=LOG_GROUP,
+                logStreamName=sorted(s["logStreamName"] for s in streams)[0],
+                limit=count,
+                startFromHead=False,
+            )["events"]
+        except ClientError:
+            return []
+        return [str(e["message"]).rstrip("\n") for e in events][-count:]
 
     # -- warm starts --------------------------------------------------------------------------
     def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:

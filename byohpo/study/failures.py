@@ -33,7 +33,7 @@ def retryable(status: JobStatus, reason: str | None) -> bool:
     return status is JobStatus.FAILED and bool(RETRYABLE_FAILURE.search(reason or ""))
 
 
-def check_failures(members: Sequence[TrialRecord], generation: int) -> None:
+def check_failures(members: Sequence[TrialRecord], generation: int, study_name: str) -> None:
     """Raise :class:`StudyStopped` when most of ``members`` failed the same way."""
     if len(members) < 2:
         return
@@ -46,6 +46,8 @@ def check_failures(members: Sequence[TrialRecord], generation: int) -> None:
         raise StudyStopped(
             f"{count} of the {len(members)} jobs of generation {generation} failed the same "
             f"way, so the study stopped before spending more. First failure "
-            f"({example.job_name}): {example.failure_reason}. Fix the training script or the "
-            f"job definition, then start the study again (or `byohpo resume` it)."
+            f"({example.job_name}): {example.failure_reason}. Fix the training script, then "
+            f"`byohpo resume {study_name}` goes on with the fixed code (the failed jobs stay on "
+            "record); or run the study file again as a new study with "
+            "`byohpo run STUDY.toml --name NEW`."
         )

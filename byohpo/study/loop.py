@@ -31,6 +31,7 @@ from byohpo.study.events import (
 from byohpo.study.failures import check_failures, failure_kind, retryable
 from byohpo.study.launching import Launcher
 from byohpo.study.lineage import Lineage, completed
+from byohpo.study.metric_check import check_objective_printed
 from byohpo.study.pacing import poll_interval, training_start
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.state import StudyLog, TrialRecord, apply
@@ -206,6 +207,14 @@ class StudyLoop(Launcher):
                 self.early_stopping.check(self.in_flight, self.trials, self._started)
             self._tell()
             self._check_failures()
+            check_objective_printed(
+                self.trials.values(),
+                self.objectives,
+                getattr(getattr(self.backend, "job", None), "metric_definitions", {}),
+                max_jobs=self.budget.max_jobs,
+                last_log_lines=getattr(self.backend, "last_log_lines", None),
+                stop_jobs=self.stop_all,
+            )
             reason = self._budget_reached()
             if reason is None:
                 self._launch()
@@ -353,7 +362,7 @@ class StudyLoop(Launcher):
             if i not in self.lineage.retried_by and i >= self._fresh_from
         ]
         try:
-            check_failures(members, self.generation)
+            check_failures(members, self.generation, self.study_name)
         except Exception:
             self.stop_all()
             raise

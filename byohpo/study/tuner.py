@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -62,7 +63,12 @@ def _check_count(name: str, value: object, minimum: int = 1) -> int:
 def _check_seconds(name: str, value: object) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise UserError(
             f"{name} must be a positive number", repr(value), f"Set {name}, or leave it out."
         )
@@ -195,7 +201,9 @@ class Tuner:
                 f"options {sorted(early_stopping_options)} and early_stopping=None",
                 "Set early_stopping='asha' (or 'median', 'hyperband'), or drop the options.",
             )
-        self.study_name = study_name or datetime.now(UTC).strftime("study-%Y%m%d-%H%M%S")
+        if study_name is None:
+            study_name = datetime.now(UTC).strftime("study-%Y%m%d-%H%M%S")
+        self.study_name = study_name
         if not isinstance(self.study_name, str) or not STUDY_NAME.match(self.study_name):
             raise UserError(
                 "a study name is 1 to 100 letters, digits, '-', '_' or '.', "
@@ -203,10 +211,17 @@ class Tuner:
                 repr(study_name),
                 "Rename the study (it names its jobs and its store).",
             )
+        if backend is not None and not isinstance(backend, Backend):
+            raise UserError(
+                "backend must be a backend object",
+                repr(backend),
+                "Pass byohpo.SageMakerBackend(region=...), byohpo.FakeSageMaker() for a dry "
+                "run, or leave it out for SageMaker with your default AWS settings.",
+            )
         self._backend = backend
         self.store = Store(store if store is not None else study_location(self.study_name))
         self.prices = dict(prices) if prices else None
-        self.poll_interval = poll_interval
+        self.poll_interval = _check_seconds("poll_interval", poll_interval)
         self._clock = clock
         if progress is True:
             stream: TextIO | None = sys.stdout
@@ -464,15 +479,16 @@ class Tuner:
                 f"{len(loop.unlaunched)} to launch"
             )
         reason: str | None = None
+        raised = False  # the error then says why the study stopped, once
         try:
             reason = loop.run()
         except KeyboardInterrupt:
             reason = self._interrupted(loop)
         except StudyStopped as exc:
-            reason = str(exc)
+            reason, raised = str(exc), True
             raise
         except UserError as exc:
-            reason = f"stopped: {exc}"
+            reason, raised = f"stopped: {exc}", True
             loop.stop_all()
             raise
         except BaseException as exc:
@@ -497,7 +513,10 @@ class Tuner:
                 self.stop_reason = reason
                 if reason != "interrupted":
                     self.store.record(StudyFinished(reason, time=self.clock.now()))
-                    self.progress.say(f"finished: {reason}")
+                    if raised:
+                        self.progress.say("stopped early: the reason follows")
+                    else:
+                        self.progress.say(f"finished: {reason}")
         return StudyResult(self.store.load())
 
     def _interrupted(self, loop: StudyLoop) -> str:
