@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from byohpo.job import TrainingJob
     from byohpo.results import StudyResult
     from byohpo.strategies.base import Strategy
+    from byohpo.study.sagemaker_tuning import SageMakerTuningRun
 
 MODES = ("generational", "async")
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -152,6 +153,16 @@ class Tuner:
                 "TrainingJob(checkpoint_s3_uri=None)",
                 "Set checkpoint_s3_uri, e.g. 's3://my-bucket/byohpo/checkpoints' (each job "
                 "checkpoints under <checkpoint_s3_uri>/<job name>).",
+            )
+        if getattr(self.strategy, "runs_on_sagemaker", False):
+            from byohpo.study.sagemaker_tuning import check_tuning_limits
+
+            check_tuning_limits(
+                self.strategy,  # type: ignore[arg-type]
+                self.objectives,
+                self.max_jobs,
+                self.max_parallel_jobs,
+                list(self.job.metric_definitions),
             )
         if mode == "async" and not self.strategy.supports_async:
             raise UserError(
@@ -312,7 +323,7 @@ class Tuner:
     def _run(self, log: StudyLog | None, started_at: float) -> StudyResult:
         from byohpo.results import StudyResult
 
-        loop = StudyLoop(
+        loop: StudyLoop | SageMakerTuningRun = StudyLoop(
             study_name=self.study_name,
             space=self.space,
             strategy=self.strategy,
@@ -336,6 +347,10 @@ class Tuner:
             poll_interval=self.poll_interval,
             started_at=started_at,
         )
+        if getattr(self.strategy, "runs_on_sagemaker", False):
+            from byohpo.study.sagemaker_tuning import SageMakerTuningRun
+
+            loop = SageMakerTuningRun.for_tuner(self, started_at)
         if log is not None:
             live = {s.job_name: s for s in self.backend.list_study_jobs()}
             loop.adopt(log, live)
@@ -384,7 +399,7 @@ class Tuner:
                     self.progress.say(f"finished: {reason}")
         return StudyResult(self.store.load())
 
-    def _interrupted(self, loop: StudyLoop) -> str:
+    def _interrupted(self, loop: StudyLoop | SageMakerTuningRun) -> str:
         running = len(loop.in_flight)
         choice = self.on_interrupt
         if choice == "ask":
