@@ -38,7 +38,7 @@ test-sdk:
 	test -x $(SDK_VENV)/bin/python || $(PYTHON) -m venv $(SDK_VENV)
 	$(SDK_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SDK_VENV)/bin/python -m pip install --quiet -e '.[test]' 'sagemaker>=2.200,<3'
-	SAGEMAKER_SUPPRESS_V2_WARNING=1 $(SDK_VENV)/bin/pytest -q tests/test_job.py
+	SAGEMAKER_SUPPRESS_V2_WARNING=1 $(SDK_VENV)/bin/pytest -q tests/test_job.py tests/sdk
 
 clean:
 	rm -rf $(VENV) .venv-mxnet $(SDK_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
