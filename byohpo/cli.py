@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from byohpo.comparison import add_compare_parser, cmd_compare
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
 from byohpo.pipeline_cli import add_pipeline_parser, cmd_pipeline
 
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--directory", default=None, help="where to keep the demo study")
 
     add_pipeline_parser(sub)
+    add_compare_parser(sub)
     return parser
 
 
@@ -230,6 +232,7 @@ COMMANDS = {
     "stop": cmd_stop,
     "demo": cmd_demo,
     "pipeline": cmd_pipeline,
+    "compare": cmd_compare,
 }
 
 
