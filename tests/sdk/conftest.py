@@ -13,11 +13,6 @@ from tests.tuner.conftest import instant_fake, job, quadratic, space, studies
 __all__ = ["instant_fake", "job", "quadratic", "space", "studies"]
 
 
-@pytest.fixture
-def here() -> Path:
-    return Path(__file__).parent
-
-
 @pytest.fixture(autouse=True)
 def no_service_left_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Dry runs started here end their fake-AWS services when the test ends."""
