@@ -202,6 +202,10 @@ def cmd_stop(args: argparse.Namespace) -> int:
         for trial in running:
             backend.stop(str(trial.job_name))
             print(f"stopping {trial.job_name}")
+        from byohpo.study.sagemaker_tuning import stop_recorded_tuning_job
+
+        if tuning_job := stop_recorded_tuning_job(backend, log):
+            print(f"stopping SageMaker's tuning job {tuning_job}")
     store.record(
         {
             "event": "interrupted",

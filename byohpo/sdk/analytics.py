@@ -84,10 +84,13 @@ def sdk_description(result: StudyResult, *, running: bool) -> dict[str, Any]:
     own = table[table["job_name"].notna() & table["duplicate_of"].isna()]
     counts = own["status"].value_counts().to_dict()
     objective = result.objectives[0] if result.objectives else None
-    if running:
-        status = "InProgress"
-    elif result.stop_reason and result.stop_reason.startswith("stopped"):
+    stopped = [e for e in result.log.interruptions if e.get("jobs") == "stopped"]
+    if result.is_finished and result.stop_reason and result.stop_reason.startswith("stopped"):
         status = "Stopped"
+    elif stopped and not result.is_finished:
+        status = "Stopping" if running else "Stopped"
+    elif running:
+        status = "InProgress"
     else:
         status = "Completed"
     description: dict[str, Any] = {

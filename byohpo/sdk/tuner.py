@@ -23,13 +23,14 @@ from byohpo.errors import UserError
 from byohpo.objectives import Objective
 from byohpo.results import StudyResult
 from byohpo.sdk.analytics import TuningAnalytics, sdk_description
-from byohpo.sdk.conversion import metric_definitions_from_sdk
+from byohpo.sdk.conversion import channels_from_sdk, metric_definitions_from_sdk
 from byohpo.space import SearchSpace
 from byohpo.study.store import Store
 from byohpo.study.tuner import Tuner, study_location
 
 if TYPE_CHECKING:
     from byohpo.backends.base import Backend
+    from byohpo.clock import Clock
     from byohpo.job import TrainingJob
 
 SAGEMAKER_STRATEGIES = {
@@ -89,12 +90,14 @@ def _direction(objective_type: str) -> str:
 
 
 def _channels(inputs: Any) -> dict[str, str] | None:
-    """The SDK's ``fit(inputs)``: a URI (the ``training`` channel), or channel -> URI or
-    ``TrainingInput``."""
+    """The SDK's ``fit(inputs)``: a URI (the ``training`` channel), channel -> URI or
+    ``TrainingInput``, or (SDK v3's ``tune``) a list of ``InputData``."""
     if inputs is None:
         return None
     if isinstance(inputs, str):
         return {"training": inputs}
+    if isinstance(inputs, list | tuple):  # SDK v3: InputData or Channel objects
+        return channels_from_sdk(inputs)
     if not isinstance(inputs, Mapping):
         raise UserError(
             "inputs must be an S3 URI or a dict of channel name -> S3 URI or TrainingInput",
@@ -115,6 +118,24 @@ def _channels(inputs: Any) -> dict[str, str] | None:
             )
         channels[str(channel)] = uri
     return channels
+
+
+class _StopWhenAsked:
+    """The study's clock, whose next sleep after :meth:`HyperparameterTuner.stop_tuning_job`
+    ends the run as Ctrl-C with "stop the jobs" would: the loop stops its jobs (or SageMaker's
+    tuning job) and records it. Thread-safe: the request is one event."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.stop_requested = threading.Event()
+
+    def now(self) -> float:
+        return self._clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        if self.stop_requested.wait(timeout=0):
+            raise KeyboardInterrupt("stop_tuning_job()")
+        self._clock.sleep(seconds)
 
 
 class HyperparameterTuner:
@@ -160,6 +181,7 @@ class HyperparameterTuner:
         hyperparameters_to_keep_static: list[str] | None = None,
         *,
         model_trainer: Any = None,
+        model_trainer_name: str | None = None,
         backend: Backend | None = None,
         store: str | os.PathLike[str] | None = None,
         progress: bool = True,
@@ -179,12 +201,16 @@ class HyperparameterTuner:
                     repr(value)[:200],
                     f"Leave it out: {_UNSUPPORTED[name]}.",
                 )
-        if estimator_name is not None:
-            raise UserError(
-                "byohpo's HyperparameterTuner tunes one estimator",
-                f"estimator_name={estimator_name!r}",
-                "Leave estimator_name out.",
-            )
+        for name, value in (
+            ("estimator_name", estimator_name),
+            ("model_trainer_name", model_trainer_name),
+        ):
+            if value is not None:
+                raise UserError(
+                    "byohpo's HyperparameterTuner tunes one estimator or model trainer",
+                    f"{name}={value!r}",
+                    f"Leave {name} out.",
+                )
         if str(early_stopping_type) not in ("Off", "Auto"):
             raise UserError(
                 "early_stopping_type must be 'Off' or 'Auto'",
@@ -234,6 +260,7 @@ class HyperparameterTuner:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._tuner: Tuner | None = None
+        self._clock: _StopWhenAsked | None = None
 
     # -- starting -----------------------------------------------------------------------
     def _job(self, channels: dict[str, str] | None) -> TrainingJob:
@@ -290,6 +317,8 @@ class HyperparameterTuner:
                 "Make a new HyperparameterTuner for another one.",
             )
         job = self._job(_channels(inputs))
+        backend = self.backend or self._default_backend()
+        self._clock = _StopWhenAsked(backend.clock)
         tuner_options: dict[str, Any] = {}
         if self.strategy is not None:
             tuner_options["strategy"] = self.strategy
@@ -301,13 +330,14 @@ class HyperparameterTuner:
             max_parallel_jobs=self.max_parallel_jobs,
             max_runtime=self.max_runtime,
             max_cost=self.max_cost,
-            backend=self.backend or self._default_backend(),
+            backend=backend,
             study_name=self._study_name(job_name),
             seed=self.seed,
             store=self.store,
             strategy_options=self.strategy_options or None,
             progress=self.progress,
-            on_interrupt="keep",
+            on_interrupt="keep",  # Ctrl-C while waiting leaves the jobs running, as with the SDK
+            clock=self._clock,
             **tuner_options,
         )
         self.latest_tuning_job = self._tuner.study_name
@@ -366,8 +396,11 @@ class HyperparameterTuner:
     def describe(self) -> dict[str, Any]:
         """``DescribeHyperParameterTuningJob``'s answer, as far as byohpo's study can say."""
         result = self._result()
-        running = self._thread is not None and self._thread.is_alive()
-        return sdk_description(result, running=running or not result.is_finished)
+        if self._tuner is not None:  # run by this tuner: running while its run is
+            running = self._thread is not None and self._thread.is_alive()
+        else:  # attached: running until it records its end
+            running = not result.is_finished
+        return sdk_description(result, running=running)
 
     def best_training_job(self) -> str:
         """The name of the best training job so far."""
@@ -389,19 +422,17 @@ class HyperparameterTuner:
         return self._result()
 
     def stop_tuning_job(self) -> None:
-        """Stop the study's jobs in flight; ``wait()`` then returns with their results."""
-        log = Store(self._location()).load()
-        running = [t for t in log.trials.values() if t.submitted and not t.has_result]
-        tuner = self._tuner
-        if tuner is None:
+        """Stop the tuning job this tuner started with ``fit(wait=False)``: its jobs in flight
+        are stopped (SageMaker's tuning job, for its strategies) and no more are launched;
+        ``wait()`` then returns. Another process stops a study with ``byohpo stop NAME``."""
+        if self._tuner is None or self._clock is None or self._thread is None:
             raise UserError(
-                "stop_tuning_job stops a tuning job this process started",
-                f"an attached study {self.latest_tuning_job!r}",
-                f"Run `byohpo stop {self.latest_tuning_job}` instead.",
+                "stop_tuning_job stops a tuning job this tuner runs in the background",
+                "no fit(wait=False) running in this tuner",
+                f"Run `byohpo stop {self.latest_tuning_job}` to stop it from anywhere.",
             )
-        for trial in running:
-            if trial.job_name:
-                tuner.backend.stop(trial.job_name)
+        self._tuner.on_interrupt = "stop"
+        self._clock.stop_requested.set()
 
     @classmethod
     def attach(

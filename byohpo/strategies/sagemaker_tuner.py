@@ -10,10 +10,11 @@ the study is set up, before anything is created.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from byohpo.errors import StrategyError
+from byohpo.objectives import Objective
 from byohpo.space import Categorical, Config, Continuous, Integer
 from byohpo.strategies.base import Strategy
 
@@ -111,3 +112,44 @@ class SageMakerTuner(Strategy):
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self.algorithm = str(state.get("algorithm", self.algorithm))
+
+
+def check_tuning_limits(
+    strategy: SageMakerTuner,
+    objectives: Sequence[Objective],
+    max_jobs: int,
+    max_parallel_jobs: int,
+    metric_names: list[str],
+) -> None:
+    """SageMaker's limits on a tuning job that the space alone does not show; raises
+    :class:`~byohpo.errors.StrategyError` before anything is created."""
+    if len(objectives) != 1:
+        raise StrategyError(
+            "SageMaker's tuner optimizes one objective",
+            f"{len(objectives)} objectives",
+            "Keep one objective, or use 'nsga2' or 'paes'.",
+        )
+    if max_parallel_jobs > MAX_PARALLEL_TRAINING_JOBS:
+        raise StrategyError(
+            f"SageMaker's tuner runs at most {MAX_PARALLEL_TRAINING_JOBS} jobs at once",
+            f"max_parallel_jobs={max_parallel_jobs}",
+            f"Set max_parallel_jobs <= {MAX_PARALLEL_TRAINING_JOBS}.",
+        )
+    if max_jobs > MAX_TRAINING_JOBS:
+        raise StrategyError(
+            f"a SageMaker tuning job launches at most {MAX_TRAINING_JOBS} training jobs",
+            f"max_jobs={max_jobs}",
+            f"Set max_jobs <= {MAX_TRAINING_JOBS}.",
+        )
+    if len(metric_names) > MAX_METRIC_DEFINITIONS:
+        raise StrategyError(
+            f"a SageMaker tuning job takes at most {MAX_METRIC_DEFINITIONS} metric definitions",
+            f"{len(metric_names)}",
+            "Drop some metric definitions.",
+        )
+    if strategy.algorithm == "grid" and strategy.grid_size() > max_jobs:
+        raise StrategyError(
+            "SageMaker's grid search runs every combination of the categorical values",
+            f"{strategy.grid_size()} combinations, max_jobs={max_jobs}",
+            f"Raise max_jobs to {strategy.grid_size()}, or list fewer values.",
+        )

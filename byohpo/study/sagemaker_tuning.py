@@ -27,12 +27,7 @@ from byohpo.objectives import Objective
 from byohpo.parameters import format_value
 from byohpo.pricing import job_cost
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace
-from byohpo.strategies.sagemaker_tuner import (
-    MAX_METRIC_DEFINITIONS,
-    MAX_PARALLEL_TRAINING_JOBS,
-    MAX_TRAINING_JOBS,
-    SageMakerTuner,
-)
+from byohpo.strategies.sagemaker_tuner import SageMakerTuner
 from byohpo.study.loop import Budget
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.store import Store, StudyLog, TrialRecord
@@ -54,45 +49,22 @@ def tuning_job_name(study_name: str) -> str:
     return f"{(cleaned or 'study')[: MAX_TUNING_JOB_NAME - 7].rstrip('-')}-{digest}"
 
 
-def check_tuning_limits(
-    strategy: SageMakerTuner,
-    objectives: tuple[Objective, ...],
-    max_jobs: int,
-    max_parallel_jobs: int,
-    metric_names: list[str],
-) -> None:
-    """SageMaker's limits on a tuning job that the space alone does not show; raises
-    :class:`~byohpo.errors.StrategyError` before anything is created."""
-    if len(objectives) != 1:
-        raise StrategyError(
-            "SageMaker's tuner optimizes one objective",
-            f"{len(objectives)} objectives",
-            "Keep one objective, or use 'nsga2' or 'paes'.",
-        )
-    if max_parallel_jobs > MAX_PARALLEL_TRAINING_JOBS:
-        raise StrategyError(
-            f"SageMaker's tuner runs at most {MAX_PARALLEL_TRAINING_JOBS} jobs at once",
-            f"max_parallel_jobs={max_parallel_jobs}",
-            f"Set max_parallel_jobs <= {MAX_PARALLEL_TRAINING_JOBS}.",
-        )
-    if max_jobs > MAX_TRAINING_JOBS:
-        raise StrategyError(
-            f"a SageMaker tuning job launches at most {MAX_TRAINING_JOBS} training jobs",
-            f"max_jobs={max_jobs}",
-            f"Set max_jobs <= {MAX_TRAINING_JOBS}.",
-        )
-    if len(metric_names) > MAX_METRIC_DEFINITIONS:
-        raise StrategyError(
-            f"a SageMaker tuning job takes at most {MAX_METRIC_DEFINITIONS} metric definitions",
-            f"{len(metric_names)}",
-            "Drop some metric definitions.",
-        )
-    if strategy.algorithm == "grid" and strategy.grid_size() > max_jobs:
-        raise StrategyError(
-            "SageMaker's grid search runs every combination of the categorical values",
-            f"{strategy.grid_size()} combinations, max_jobs={max_jobs}",
-            f"Raise max_jobs to {strategy.grid_size()}, or list fewer values.",
-        )
+def recorded_tuning_job(log: StudyLog) -> str | None:
+    """The name of the tuning job a study recorded (``sagemaker:`` strategies), if any."""
+    names = [str(e["name"]) for e in log.events if e.get("event") == "tuning_job"]
+    return names[-1] if names else None
+
+
+def stop_recorded_tuning_job(backend: Backend, log: StudyLog) -> str | None:
+    """Stop the study's tuning job, if it has one that runs; returns its name when asked to."""
+    name = recorded_tuning_job(log)
+    if name is None or not isinstance(backend, SageMakerBackend):
+        return None
+    answer = backend.request("DescribeHyperParameterTuningJob", HyperParameterTuningJobName=name)
+    if answer["HyperParameterTuningJobStatus"] != "InProgress":
+        return None
+    backend.request("StopHyperParameterTuningJob", HyperParameterTuningJobName=name)
+    return name
 
 
 def parameter_ranges(space: SearchSpace) -> dict[str, list[dict[str, Any]]]:
@@ -218,9 +190,7 @@ class SageMakerTuningRun:
     def adopt(self, log: StudyLog, live_jobs: Mapping[str, JobState]) -> None:
         """Take up the recorded tuning job and trials (``live_jobs`` is not needed: the
         tuning job lists its own)."""
-        for event in log.events:
-            if event.get("event") == "tuning_job":
-                self.tuning_job = str(event["name"])
+        self.tuning_job = recorded_tuning_job(log)
         for tid, record in sorted(log.trials.items()):
             self.trials[tid] = record
             if record.job_name:

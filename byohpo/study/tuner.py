@@ -155,7 +155,7 @@ class Tuner:
                 "checkpoints under <checkpoint_s3_uri>/<job name>).",
             )
         if getattr(self.strategy, "runs_on_sagemaker", False):
-            from byohpo.study.sagemaker_tuning import check_tuning_limits
+            from byohpo.strategies.sagemaker_tuner import check_tuning_limits
 
             check_tuning_limits(
                 self.strategy,  # type: ignore[arg-type]

@@ -136,3 +136,23 @@ def test_a_tuner_without_a_tuning_job_says_to_fit_first(job: byohpo.TrainingJob)
         tuner.best_training_job()
     with pytest.raises(UserError, match="no study at"):
         HyperparameterTuner.attach("never-ran", store="/nonexistent/never-ran")
+
+
+@pytest.mark.usefixtures("studies")
+@pytest.mark.parametrize("strategy", [None, "Random"])
+def test_stop_tuning_job_stops_a_tuning_job_running_in_the_background(
+    job: byohpo.TrainingJob, strategy: str | None
+) -> None:
+    with instant_fake(instant_training_seconds=60.0) as fake:
+        tuner = HyperparameterTuner(
+            job, "validation:accuracy", RANGES, METRICS, strategy=strategy, max_jobs=8,
+            max_parallel_jobs=2, backend=fake, progress=False,
+        )  # fmt: skip
+        tuner.fit(job_name=f"stop-{strategy}", wait=False)
+        tuner.stop_tuning_job()
+        tuner.wait()
+        assert tuner.describe()["HyperParameterTuningJobStatus"] == "Stopped"
+        assert {j.status.value for j in fake.aws.jobs()} <= {"Stopping", "Stopped"}
+        assert len(fake.aws.jobs()) <= 2  # none launched after the stop
+        if strategy == "Random":
+            assert fake.aws.api_calls["StopHyperParameterTuningJob"] == 1

@@ -149,3 +149,24 @@ def test_stopping_the_study_stops_the_tuning_job(
         states = {j.status.value for j in fake.aws.jobs()}
     assert states <= {"Stopping", "Stopped"}
     assert len(result.table()) <= 2
+
+
+@pytest.mark.usefixtures("studies")
+def test_byohpo_stop_stops_the_tuning_job_a_study_left_running(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace
+) -> None:
+    from byohpo.study.sagemaker_tuning import stop_recorded_tuning_job
+
+    with instant_fake(instant_training_seconds=60.0) as fake:
+        tuner = _tuner(
+            job, space, fake, strategy="sagemaker:random", max_jobs=8, max_parallel_jobs=2,
+            study_name="sm-left", on_interrupt="keep", clock=_InterruptOnce(),
+        )  # fmt: skip
+        tuner.run()  # interrupted: the tuning job goes on without the study
+        log = Store(tuner.store.location).load()
+        fake.open("sm-left", job)
+        assert stop_recorded_tuning_job(fake, log) == "sm-left"
+        assert stop_recorded_tuning_job(fake, log) is None  # already stopping
+        result = byohpo.Tuner.resume("sm-left", backend=fake, progress=False)
+    assert result.stop_reason == "stopped: the tuning job was stopped"
+    assert set(result.table()["status"]) == {"Stopped"}
