@@ -151,7 +151,7 @@ def _from_model_trainer(trainer: Any) -> dict[str, Any]:
         "kms_key_id": _value(output, "kms_key_id"),
         "checkpoint_s3_uri": _value(checkpoint, "s3_uri"),
         "checkpoint_local_path": _value(checkpoint, "local_path"),
-        "inputs": _channels(_value(trainer, "input_data_config", [])),
+        "inputs": channels_from_sdk(_value(trainer, "input_data_config", [])),
         "input_mode": _value(trainer, "training_input_mode", "File"),
         "metric_definitions": metric_definitions_from_sdk(
             _value(trainer, "_metric_definitions", [])
@@ -198,7 +198,8 @@ def tags_from_sdk(items: Any) -> dict[str, str]:
     return result
 
 
-def _channels(items: Any) -> dict[str, str]:
+def channels_from_sdk(items: Any) -> dict[str, str]:
+    """Channel name -> S3 URI from SDK v3 ``InputData`` / ``Channel`` objects."""
     result: dict[str, str] = {}
     for item in items or []:
         name = _value(item, "channel_name")
