@@ -15,7 +15,7 @@ from typing import Any
 
 from byohpo.comparison import add_compare_parser, cmd_compare
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
-from byohpo.pipeline_cli import add_pipeline_parser, cmd_pipeline
+from byohpo.pipeline.commands import add_pipeline_parser, cmd_pipeline
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

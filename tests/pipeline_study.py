@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from byohpo.pipeline import PipelineSettings
-from byohpo.pipeline_deploy import code_archive, source_uri_for, step_study_text
+from byohpo.pipeline.definition import PipelineSettings
+from byohpo.pipeline.deploy import code_archive, source_uri_for, step_study_text
 from byohpo.study_file import StudyFile, load_study_file
 
 ACCOUNT = "123456789012"

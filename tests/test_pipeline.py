@@ -11,7 +11,8 @@ import pytest
 
 from byohpo.cli import main
 from byohpo.errors import StudyFileError
-from byohpo.pipeline import (
+from byohpo.pipeline.checks import definition_problems
+from byohpo.pipeline.definition import (
     BEST_FILE,
     RESULTS_LOCAL_PATH,
     RESULTS_OUTPUT,
@@ -22,7 +23,6 @@ from byohpo.pipeline import (
     pipeline_definition,
     results_s3_uri,
 )
-from byohpo.pipeline_checks import definition_problems
 from byohpo.study_file import load_study_file
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "digits-ga.toml"

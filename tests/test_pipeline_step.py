@@ -16,13 +16,13 @@ from byohpo.backends.sagemaker import SageMakerBackend
 from byohpo.cli import main
 from byohpo.errors import StudyFileError
 from byohpo.fake import FakeSageMaker
-from byohpo.pipeline import PipelineSettings, study_store
-from byohpo.pipeline_deploy import (
+from byohpo.pipeline.definition import PipelineSettings, study_store
+from byohpo.pipeline.deploy import (
     pipeline_request,
     schedule_request,
     step_study_text,
 )
-from byohpo.pipeline_step import best_summary, export_results, run_step
+from byohpo.pipeline.step import best_summary, export_results, run_step
 from byohpo.results import StudyResult
 from byohpo.study_file import load_study_file
 from byohpo.study_toml import dump_study

@@ -12,7 +12,7 @@ import pytest
 from byohpo.cli import main
 from byohpo.errors import UserError
 from byohpo.fake import FakeSageMaker
-from byohpo.pipeline_step import export_results
+from byohpo.pipeline.step import export_results
 from byohpo.redaction import REDACTED, is_secret
 from byohpo.study.tuner import Tuner
 from tests.pipeline_study import write_study

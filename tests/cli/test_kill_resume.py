@@ -315,7 +315,7 @@ def test_a_resume_after_the_fake_aws_died_says_so_and_records_its_jobs_as_lost(
     interrupt_mid_run(byohpo, study, "keep")
     lost = sorted(byohpo.in_flight())
     # The machine "restarts": the service is gone without a word, with everything in it.
-    service = byohpo.study.store / "fake-aws"
+    service = byohpo.store / "fake-aws"
     gone = read_state(service)
     assert gone is not None and stop_service(service)
     write_state(service, ServiceState(gone.pid, gone.port, gone.started_at, gone.idle_timeout))

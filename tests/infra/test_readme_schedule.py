@@ -20,7 +20,7 @@ import pytest
 from byohpo.backends.sagemaker import SageMakerBackend
 from byohpo.cli import main
 from byohpo.fake import FakeSageMaker
-from byohpo.pipeline_checks import definition_problems
+from byohpo.pipeline.checks import definition_problems
 from byohpo.study_toml import dump_study
 from tests.infra.template import deploy_into_moto, load_template
 

@@ -18,8 +18,8 @@ import pytest
 
 from byohpo.cli import main
 from byohpo.fake import FakeSageMaker
-from byohpo.pipeline import study_store
-from byohpo.pipeline_step import run_step
+from byohpo.pipeline.definition import study_store
+from byohpo.pipeline.step import run_step
 from byohpo.study_file import load_study_file
 from tests.infra.policy import (
     ACCOUNT,

@@ -27,8 +27,8 @@ from byohpo.backends.retry import error_code
 from byohpo.backends.source import content_digest, pack_source
 from byohpo.errors import BackendError, UserError
 from byohpo.job_checks import bucket_of
-from byohpo.pipeline import PipelineSettings, pipeline_definition, study_store
-from byohpo.pipeline_checks import definition_problems
+from byohpo.pipeline.checks import definition_problems
+from byohpo.pipeline.definition import PipelineSettings, pipeline_definition, study_store
 from byohpo.study_toml import dump_study
 
 if TYPE_CHECKING:

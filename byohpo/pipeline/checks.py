@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from byohpo.pipeline import RETRYABLE_JOB_ERRORS, RETRYABLE_STEP_ERRORS
+from byohpo.pipeline.definition import RETRYABLE_JOB_ERRORS, RETRYABLE_STEP_ERRORS
 
 NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 PARAMETER_TYPES: dict[str, type | tuple[type, ...]] = {

@@ -71,7 +71,7 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> tuple[Any, Any]:
-    from byohpo.pipeline import PipelineSettings
+    from byohpo.pipeline.definition import PipelineSettings
     from byohpo.study_file import load_study_file
 
     study = load_study_file(args.study_file)
@@ -84,13 +84,13 @@ def _settings(args: argparse.Namespace) -> tuple[Any, Any]:
 def cmd_pipeline(args: argparse.Namespace) -> int:
     """Run one ``byohpo pipeline`` subcommand; the exit status."""
     if args.pipeline_command == "definition":
-        from byohpo.pipeline import pipeline_definition
+        from byohpo.pipeline.definition import pipeline_definition
 
         study, settings = _settings(args)
         print(json.dumps(pipeline_definition(study, settings), indent=2))
         return 0
     if args.pipeline_command == "deploy":
-        from byohpo.pipeline_deploy import deploy
+        from byohpo.pipeline.deploy import deploy
 
         study, settings = _settings(args)
         done = deploy(study, settings)
@@ -104,7 +104,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
         start = "aws sagemaker start-pipeline-execution --pipeline-name"
         print(f"run it now: {start} {done.pipeline_name}")
         return 0
-    from byohpo.pipeline_step import run_step
+    from byohpo.pipeline.step import run_step
 
     result = run_step(
         args.study_file,

@@ -1,0 +1,22 @@
+"""A study as a scheduled SageMaker Pipelines step.
+
+- :mod:`~byohpo.pipeline.definition`: the pipeline definition, built offline, and the
+  settings of the ``[pipeline]`` table;
+- :mod:`~byohpo.pipeline.checks`: what SageMaker would refuse in a definition;
+- :mod:`~byohpo.pipeline.deploy`: uploading the study and creating the pipeline and schedule;
+- :mod:`~byohpo.pipeline.step`: what the step's container runs;
+- :mod:`~byohpo.pipeline.commands`: the ``byohpo pipeline`` commands.
+
+The names a user's own pipeline steps need are re-exported here.
+"""
+
+from __future__ import annotations
+
+from byohpo.pipeline.definition import (
+    PipelineSettings,
+    best_value,
+    pipeline_definition,
+    results_s3_uri,
+)
+
+__all__ = ["PipelineSettings", "best_value", "pipeline_definition", "results_s3_uri"]
