@@ -12,6 +12,7 @@ where :func:`~byohpo.study.tuner.study_location` puts a study of that name.
 from __future__ import annotations
 
 import contextvars
+import math
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -24,7 +25,7 @@ from byohpo.objectives import Objective
 from byohpo.results import StudyResult
 from byohpo.sdk.analytics import TuningAnalytics, sdk_description
 from byohpo.sdk.conversion import channels_from_sdk, metric_definitions_from_sdk
-from byohpo.space import SearchSpace
+from byohpo.space import Categorical, SearchSpace
 from byohpo.study.store import Store
 from byohpo.study.tuner import Tuner, study_location
 
@@ -245,7 +246,13 @@ class HyperparameterTuner:
         self.metric_definitions = metric_definitions_from_sdk(metric_definitions)
         self.strategy = _strategy(strategy)
         self.direction = _direction(objective_type)
-        self.max_jobs = 1 if max_jobs is None else max_jobs
+        if max_jobs is None:  # as the SDK: one job, or the whole grid for grid search
+            max_jobs = 1
+            if self.strategy == SAGEMAKER_STRATEGIES["grid"]:
+                max_jobs = math.prod(
+                    len(p.values) for p in self.space.values() if isinstance(p, Categorical)
+                )
+        self.max_jobs = max_jobs
         self.max_parallel_jobs = max_parallel_jobs
         self.max_runtime = max_runtime_in_seconds
         self.tags = tags

@@ -156,3 +156,14 @@ def test_stop_tuning_job_stops_a_tuning_job_running_in_the_background(
         assert len(fake.aws.jobs()) <= 2  # none launched after the stop
         if strategy == "Random":
             assert fake.aws.api_calls["StopHyperParameterTuningJob"] == 1
+
+
+def test_grid_search_runs_the_whole_grid_unless_told_otherwise(job: byohpo.TrainingJob) -> None:
+    grid = {"kind": CategoricalParameter(["a", "b", "c"]), "y": CategoricalParameter([1, 2])}
+    assert (
+        HyperparameterTuner(job, "validation:accuracy", grid, METRICS, strategy="Grid").max_jobs
+        == 6
+    )
+    assert (
+        HyperparameterTuner(job, "validation:accuracy", grid, METRICS).max_jobs == 1
+    )  # as the SDK
