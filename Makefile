@@ -53,10 +53,20 @@ test-sdk:
 	test -x $(SDK_VENV)/bin/python || $(PYTHON) -m venv $(SDK_VENV)
 	$(SDK_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SDK_VENV)/bin/python -m pip install --quiet -e '.[test]' 'sagemaker>=2.200,<3'
-	SAGEMAKER_SUPPRESS_V2_WARNING=1 $(SDK_VENV)/bin/pytest -q tests/test_job.py
+	SAGEMAKER_SUPPRESS_V2_WARNING=1 $(SDK_VENV)/bin/pytest -q tests/test_job.py tests/sdk
+
+# The same for SDK v3 (ModelTrainer, sagemaker.train.tuner): a larger install, kept out of
+# `make test` and run by CI.
+SDK3_VENV := .venv-sdk3
+.PHONY: test-sdk3
+test-sdk3:
+	test -x $(SDK3_VENV)/bin/python || $(PYTHON) -m venv $(SDK3_VENV)
+	$(SDK3_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SDK3_VENV)/bin/python -m pip install --quiet -e '.[test]' 'sagemaker>=3'
+	$(SDK3_VENV)/bin/pytest -q tests/test_job.py tests/sdk
 
 clean:
-	rm -rf $(VENV) .venv-mxnet $(SDK_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-mxnet $(SDK_VENV) $(SDK3_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
 # Benchmarks (docs/benchmarks.md), each writing CSV and a figure to benchmarks/results/. The peer
 # libraries (Optuna, Nevergrad) are a benchmark-only extra.

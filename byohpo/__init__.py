@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "StudyResult": "byohpo.results",
     "JobStatus": "byohpo.trial",
     "Suggestion": "byohpo.strategies.suggestion",
+    "HyperparameterTuner": "byohpo.sdk.tuner",
 }
 
 __all__ = [*sorted(_EXPORTS), "errors", "stopping", "strategies"]
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from byohpo.job import TrainingJob
     from byohpo.objectives import Objective
     from byohpo.results import StudyResult
+    from byohpo.sdk.tuner import HyperparameterTuner
     from byohpo.simulator import Simulator
     from byohpo.space import Categorical, Continuous, Integer, SearchSpace, Static
     from byohpo.strategies.suggestion import Suggestion

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from byohpo.aws_settings import aws_session, aws_setup_message
+from byohpo.comparison import add_compare_parser, cmd_compare
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
 from byohpo.pipeline.commands import add_pipeline_parser, cmd_pipeline
 from byohpo.run_summary import print_outcome
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--directory", default=None, help="where to keep the demo study")
 
     add_pipeline_parser(sub)
+    add_compare_parser(sub)
     return parser
 
 
@@ -329,6 +331,10 @@ def cmd_stop(args: argparse.Namespace) -> int:
         for trial in running:
             backend.stop(str(trial.job_name))
             print(f"stopping {trial.job_name}")
+        from byohpo.study.sagemaker_tuning import stop_recorded_tuning_job
+
+        if tuning_job := stop_recorded_tuning_job(backend, log):
+            print(f"stopping SageMaker's tuning job {tuning_job}")
     store.record(
         {
             "event": "interrupted",
@@ -377,6 +383,7 @@ COMMANDS = {
     "delete": cmd_delete,
     "demo": cmd_demo,
     "pipeline": cmd_pipeline,
+    "compare": cmd_compare,
 }
 
 

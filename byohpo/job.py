@@ -21,6 +21,7 @@ from typing import Any
 
 from byohpo import job_checks as checks
 from byohpo.errors import JobDefinitionError
+from byohpo.sdk.conversion import metric_definitions_from_sdk, tags_from_sdk
 from byohpo.space import Value, format_value
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
@@ -75,6 +76,9 @@ class TrainingJob:
     - ``hyperparameters`` are the static ones, sent to every job with the
       trial's tuned values; values become strings as SageMaker passes them.
 
+    ``metric_definitions`` and ``tags`` also take the SDK's forms, lists of
+    ``{"Name": ..., "Regex": ...}`` and ``{"Key": ..., "Value": ...}``.
+
     Built once, never changed: a frozen value, comparable and JSON round-trippable.
     """
 
@@ -108,6 +112,14 @@ class TrainingJob:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        for name, from_sdk in (
+            ("metric_definitions", metric_definitions_from_sdk),
+            ("tags", tags_from_sdk),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, list | tuple):  # the SageMaker SDK's list-of-dicts form
+                with _blame(name):
+                    set_(self, name, from_sdk(value))
         for name in ("inputs", "metric_definitions", "hyperparameters", "environment", "tags"):
             with _blame(name):
                 set_(self, name, checks.mapping(name, getattr(self, name)))
@@ -297,7 +309,7 @@ class TrainingJob:
         are. v2 estimators get their data at ``fit()``, so pass ``inputs``
         (channel -> S3 URI) here. ``overrides`` replace any converted field.
         """
-        from byohpo.sdk_conversion import fields_from_sdk
+        from byohpo.sdk.conversion import fields_from_sdk
 
         converted = fields_from_sdk(estimator)
         if inputs is not None:

@@ -58,11 +58,18 @@ __all__ = [
 _SAGEMAKER_SCALING = {"linear": "Linear", "log": "Logarithmic", "reverse_log": "ReverseLogarithmic"}
 
 
+_SDK_RANGES = frozenset({"ContinuousParameter", "IntegerParameter", "CategoricalParameter"})
+"""The SageMaker SDK's range classes (v2 ``sagemaker.parameter``, v3 ``sagemaker.core.parameter``),
+read by their attributes."""
+
+
 class SearchSpace(Mapping[str, Parameter]):
     """Named hyperparameters: what a strategy may choose, and how.
 
     ``SearchSpace({"lr": Continuous(1e-4, 0.1, scaling="log"), "batch_size": Static(100)})``.
-    A plain string, number or bool is taken as :class:`Static`. The space is
+    A plain string, number or bool is taken as :class:`Static`; the SageMaker SDK's
+    ``ContinuousParameter``, ``IntegerParameter`` and ``CategoricalParameter`` are
+    taken as their byohpo counterparts. The space is
     immutable and validates itself when built.
     """
 
@@ -96,6 +103,8 @@ class SearchSpace(Mapping[str, Parameter]):
             folded[name.lower()] = name
             if isinstance(param, str | int | float | bool):
                 param = Static(param)
+            elif type(param).__name__ in _SDK_RANGES:
+                param = _from_sdk_parameter(name, param)
             if not isinstance(param, Static | Continuous | Integer | Categorical):
                 raise SearchSpaceError(
                     f"{name}: a parameter must be Static, Continuous, Integer or Categorical",
@@ -346,14 +355,35 @@ def _from_sdk_parameter(name: str, obj: Any) -> Parameter | Value:
     kind = type(obj).__name__
     scaling: Any = getattr(obj, "scaling_type", "Auto")
     if kind == "ContinuousParameter":
-        return Continuous(float(obj.min_value), float(obj.max_value), scaling)
+        low, high = (_sdk_number(name, kind, obj, f, float) for f in ("min_value", "max_value"))
+        return Continuous(low, high, scaling)
     if kind == "IntegerParameter":
-        return Integer(int(obj.min_value), int(obj.max_value), scaling)
+        low, high = (_sdk_number(name, kind, obj, f, int) for f in ("min_value", "max_value"))
+        return Integer(int(low), int(high), scaling)
     if kind == "CategoricalParameter":
-        return Categorical([_parse_scalar(v) for v in obj.values])
+        values = getattr(obj, "values", None)
+        if not isinstance(values, list | tuple) or not values:
+            raise SearchSpaceError(
+                f"{name}: a CategoricalParameter's values must be a non-empty list of plain values",
+                repr(values)[:200],
+                "Give the values themselves (not a SageMaker Pipelines variable).",
+            )
+        return Categorical([_parse_scalar(v) for v in values])
     raise SearchSpaceError(
         f"{name}: a SageMaker range must be a ContinuousParameter, IntegerParameter "
         "or CategoricalParameter",
         kind,
         "Use one of the SageMaker SDK's parameter classes, or a byohpo parameter.",
     )
+
+
+def _sdk_number(name: str, kind: str, obj: Any, field_name: str, to: type) -> float:
+    value = getattr(obj, field_name, None)
+    try:
+        return float(to(value))
+    except (TypeError, ValueError):
+        raise SearchSpaceError(
+            f"{name}: the {kind}'s {field_name} must be a number byohpo can read now",
+            f"{value!r} ({type(value).__name__})",
+            "Give a plain number (SageMaker Pipelines variables are resolved only by the SDK).",
+        ) from None

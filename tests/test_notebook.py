@@ -12,7 +12,7 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "byo_hpo_dry_run.
 
 
 @pytest.mark.slow
-def test_the_dry_run_notebook_executes_and_compares_four_strategies() -> None:
+def test_the_dry_run_notebook_executes_and_compares_four_strategies_and_sagemakers_tuner() -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
     NotebookClient(
@@ -27,7 +27,7 @@ def test_the_dry_run_notebook_executes_and_compares_four_strategies() -> None:
         if cell.cell_type == "code"
         for output in cell.outputs
     )
-    for strategy in ("random", "ga", "pso", "paes"):
+    for strategy in ("random", "ga", "pso", "paes", "sagemaker:bayesian"):
         assert f"{strategy:>6}: best validation accuracy 0." in printed
     images = [
         output

@@ -349,7 +349,7 @@ class SageMakerBackend(Backend):
                 f"{operation} {subject}: {message} (no capacity or quota left for another job; "
                 "run fewer jobs at once, or ask for a higher quota in Service Quotas)"
             )
-        if code == "ValidationException" and operation == "CreateTrainingJob":
+        if code == "ValidationException" and operation.startswith("Create"):
             return JobDefinitionError(
                 "SageMaker must accept the training job", message, "Fix the job template."
             )
@@ -544,6 +544,40 @@ class SageMakerBackend(Backend):
             state = self._describe(job_name)  # refused: fine if it is already over
             if state.status is not JobStatus.STOPPING and not state.status.is_terminal:
                 raise self._translate(exc, "StopTrainingJob", job_name) from exc
+
+    # -- SageMaker's own tuner (the ``sagemaker:`` strategies) -------------------------------
+    def training_job_definition(self) -> dict[str, Any]:
+        """The open study's template as a tuning job's ``TrainingJobDefinition``: what each
+        trial's CreateTrainingJob carries, less its name, tuned values and tags."""
+        job = self._template()
+        request = create_training_job_request(
+            job,
+            job_name=self.job_name(0),
+            image=self._image,
+            output_path=self._output,
+            hyperparameters=merged_hyperparameters(job, {}, self._script_mode, self.job_name(0)),
+            tags={},
+            checkpoint_s3_uri=job.checkpoint_s3_uri,
+        )
+        for key in ("TrainingJobName", "Tags"):
+            request.pop(key)
+        static = request.pop("HyperParameters")
+        static.pop("sagemaker_job_name", None)  # SageMaker names each job of a tuning job
+        request["StaticHyperParameters"] = static
+        return request
+
+    def request(self, operation: str, **params: Any) -> Mapping[str, Any]:
+        """One SageMaker request by operation name, retried as every request is; a refusal
+        becomes a :class:`~byohpo.errors.BackendError` (or ``JobDefinitionError``)."""
+        sm = self._clients()[0]
+        methods = {api: method for method, api in sm.meta.method_to_api_mapping.items()}
+        try:
+            answer: Mapping[str, Any] = self._call(
+                operation, getattr(sm, methods[operation]), **params
+            )
+        except ClientError as exc:
+            raise self._translate(exc, operation, str(next(iter(params.values()), ""))) from exc
+        return answer
 
     def close(self) -> None:
         """Close the clients (and their connections). Jobs keep running; open() again to

@@ -49,6 +49,7 @@ from byohpo.fake.protocol import (
 from byohpo.fake.runner import JobRunner
 from byohpo.fake.training_jobs import FakeTrainingJob, JobStore, TrainingJobRecord
 from byohpo.fake.transfer import S3Transfer
+from byohpo.fake.tuning_jobs import TuningJobService
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ class FakeAWS:
         self._store = JobStore()
         self._runner: JobRunner | None = None
         self._service: TrainingJobService | None = None
+        self._tuning: TuningJobService | None = None
         self._injector: FaultInjector | None = None
         self.work_dir: Path | None = None
         """The directory holding each job's ``/opt/ml`` stand-in (set while active)."""
@@ -229,6 +231,9 @@ class FakeAWS:
                 transfer,
                 on_create=self._runner.submit,
                 role_exists=lambda arn: _role_exists(iam, arn),
+            )
+            self._tuning = TuningJobService(
+                self._store, self.account_id, self._service.create_training_job
             )
             dispatcher.activate(self._handle)
             self._runner.start()
@@ -317,7 +322,10 @@ class FakeAWS:
         try:
             if injector.throttle(operation):
                 raise ServiceError("ThrottlingException", "Rate exceeded")
-            result = service_api.call(operation, region, decode_params(body))
+            params = decode_params(body)
+            result = service_api.call(operation, region, params)
+            if result is None and self._tuning is not None:
+                result = self._tuning.call(operation, region, params)
         except ServiceError as error:
             return error.status, error_payload(error)
         except Exception:

@@ -13,6 +13,8 @@ Every strategy a study can name, with what it can do:
 - ``pbt`` (:class:`PopulationBasedTraining`): generational or asynchronous
   (the tuner's mode), one objective; each step warm-starts from a parent
   trial's checkpoint (:class:`Suggestion`).
+- ``sagemaker:bayesian|random|hyperband|grid`` (:class:`SageMakerTuner`):
+  SageMaker's own tuner, run as one tuning job whose jobs become trials.
 
 :func:`make_strategy` turns what a user passes as ``strategy=`` (a name with
 options, a strategy class or object, or an object of their own with ``ask``
@@ -40,6 +42,7 @@ from byohpo.strategies.genetic import (
 from byohpo.strategies.multiobjective import NSGA2, PAES, ParetoPoint, ParetoStrategy
 from byohpo.strategies.pbt import PopulationBasedTraining
 from byohpo.strategies.random_search import RandomSearch
+from byohpo.strategies.sagemaker_tuner import SageMakerTuner
 from byohpo.strategies.suggestion import Suggestion
 from byohpo.strategies.swarm import ParticleSwarm
 from byohpo.strategies.user import UserStrategy, is_user_strategy
@@ -59,6 +62,7 @@ __all__ = [
     "ParticleSwarm",
     "PopulationBasedTraining",
     "RandomSearch",
+    "SageMakerTuner",
     "SimulatedAnnealing",
     "Strategy",
     "Suggestion",
@@ -145,6 +149,12 @@ def make_strategy(spec: object, **options: Any) -> Strategy:
     for an unknown name (suggesting the nearest), an option the strategy
     does not take (listing those it takes), or a bad option value.
     """
+    if isinstance(spec, str) and spec.strip().lower().split(":")[0] == SageMakerTuner.name:
+        # "sagemaker:<algorithm>": SageMaker's own tuner (its jobs recorded as trials)
+        _, _, algorithm = spec.partition(":")
+        return _build(
+            SageMakerTuner, {**({"algorithm": algorithm} if algorithm else {}), **options}
+        )
     if isinstance(spec, str):
         return _build(_lookup(spec), options)
     if isinstance(spec, type) and issubclass(spec, Strategy):

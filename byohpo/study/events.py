@@ -24,6 +24,7 @@ study's state (:func:`byohpo.study.state.apply`), the same function a replay use
 ``curve``                 new points of a running job's learning curve
 ``early_stop``            a stopping rule stopped a trial's job: which rule, where and why
 ``early_stopping_blind``  the first jobs printed no intermediate value: none can be judged
+``tuning_job``            a ``sagemaker:`` strategy's tuning job, recorded before it is created
 ========================  ===================================================================
 
 Format 1 logs (byohpo before study ids and checkpoints) are read as they are: their
@@ -252,6 +253,15 @@ class EarlyStoppingBlind(Event):
     message: str
 
 
+@dataclass(frozen=True)
+class TuningJobCreated(Event):
+    """A ``sagemaker:`` strategy's HyperParameterTuningJob: recorded before it is created."""
+
+    KIND: ClassVar[str] = "tuning_job"
+    name: str
+    strategy: str
+
+
 KINDS: dict[str, type[Event]] = {
     cls.KIND: cls
     for cls in (
@@ -271,6 +281,7 @@ KINDS: dict[str, type[Event]] = {
         CurveRead,
         EarlyStopped,
         EarlyStoppingBlind,
+        TuningJobCreated,
     )
 }
 
@@ -437,6 +448,8 @@ def _decode(kind: str, d: Mapping[str, Any]) -> Event | None:
             str(d.get("reason") or ""),
             time=time,
         )
+    if kind == "tuning_job":
+        return TuningJobCreated(str(d["name"]), str(d.get("strategy") or ""), time=time)
     if kind == "early_stopping_blind":
         return EarlyStoppingBlind(str(d["message"]), time=time)
     return None  # a kind this byohpo does not know: skipped

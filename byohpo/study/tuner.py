@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from byohpo.job import TrainingJob
     from byohpo.results import StudyResult
     from byohpo.strategies.base import Strategy
+    from byohpo.study.sagemaker_tuning import SageMakerTuningRun
 
 MODES = ("generational", "async")
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -166,6 +167,16 @@ class Tuner:
                 "TrainingJob(checkpoint_s3_uri=None)",
                 "Set checkpoint_s3_uri, e.g. 's3://my-bucket/byohpo/checkpoints' (each job "
                 "checkpoints under <checkpoint_s3_uri>/<job name>).",
+            )
+        if getattr(self.strategy, "runs_on_sagemaker", False):
+            from byohpo.strategies.sagemaker_tuner import check_tuning_limits
+
+            check_tuning_limits(
+                self.strategy,  # type: ignore[arg-type]
+                self.objectives,
+                self.max_jobs,
+                self.max_parallel_jobs,
+                list(self.job.metric_definitions),
             )
         if mode == "async" and not self.strategy.supports_async:
             raise UserError(
@@ -441,7 +452,7 @@ class Tuner:
             if self.early_stopping is not None
             else None
         )
-        loop = StudyLoop(
+        loop: StudyLoop | SageMakerTuningRun = StudyLoop(
             study_name=self.study_name,
             space=self.space,
             strategy=self.strategy,
@@ -466,8 +477,13 @@ class Tuner:
             started_at=started_at,
             early_stopping=early,
         )
+        if getattr(self.strategy, "runs_on_sagemaker", False):
+            from byohpo.study.sagemaker_tuning import SageMakerTuningRun
+
+            loop = SageMakerTuningRun.for_tuner(self, started_at)
         if log is None:
-            loop.checkpoint(always=True)  # the strategy as set up (and told of any warm start)
+            if isinstance(loop, StudyLoop):
+                loop.checkpoint(always=True)  # the strategy as set up (and told of any warm start)
         else:
             if early is not None:  # before the strategy is replayed: it is told partial results
                 early.adopt(log.events)
@@ -519,7 +535,7 @@ class Tuner:
                         self.progress.say(f"finished: {reason}")
         return StudyResult(self.store.load())
 
-    def _interrupted(self, loop: StudyLoop) -> str:
+    def _interrupted(self, loop: StudyLoop | SageMakerTuningRun) -> str:
         running = len(loop.in_flight)
         choice = self.on_interrupt
         if choice == "ask":

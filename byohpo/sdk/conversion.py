@@ -79,10 +79,10 @@ def _from_estimator(est: Any) -> dict[str, Any]:
         "checkpoint_local_path": _value(est, "checkpoint_local_path"),
         "input_mode": _value(est, "input_mode", "File"),
         "output_path": _value(est, "output_path"),
-        "metric_definitions": _metric_definitions(_value(est, "metric_definitions", [])),
+        "metric_definitions": metric_definitions_from_sdk(_value(est, "metric_definitions", [])),
         "hyperparameters": _user_hyperparameters(hyperparameters),
         "environment": dict(_value(est, "environment", {}) or {}),
-        "tags": _tags(_value(est, "tags", [])),
+        "tags": tags_from_sdk(_value(est, "tags", [])),
         "vpc_config": vpc,
         "kms_key_id": _value(est, "output_kms_key"),
         "volume_kms_key_id": _value(est, "volume_kms_key"),
@@ -151,12 +151,14 @@ def _from_model_trainer(trainer: Any) -> dict[str, Any]:
         "kms_key_id": _value(output, "kms_key_id"),
         "checkpoint_s3_uri": _value(checkpoint, "s3_uri"),
         "checkpoint_local_path": _value(checkpoint, "local_path"),
-        "inputs": _channels(_value(trainer, "input_data_config", [])),
+        "inputs": channels_from_sdk(_value(trainer, "input_data_config", [])),
         "input_mode": _value(trainer, "training_input_mode", "File"),
-        "metric_definitions": _metric_definitions(_value(trainer, "_metric_definitions", [])),
+        "metric_definitions": metric_definitions_from_sdk(
+            _value(trainer, "_metric_definitions", [])
+        ),
         "hyperparameters": _user_hyperparameters(dict(hyperparameters or {})),
         "environment": dict(_value(trainer, "environment", {}) or {}),
-        "tags": _tags(_value(trainer, "tags", [])),
+        "tags": tags_from_sdk(_value(trainer, "tags", [])),
         "vpc_config": vpc,
     }
 
@@ -167,15 +169,26 @@ def _pair(item: Any, keys: tuple[str, str], attrs: tuple[str, str]) -> tuple[Any
     return _value(item, attrs[0]), _value(item, attrs[1])
 
 
-def _metric_definitions(items: Any) -> dict[str, str]:
+def metric_definitions_from_sdk(items: Any) -> dict[str, str]:
+    """``{name: regex}`` from the SDK's list of ``{"Name", "Regex"}`` (or ``MetricDefinition``)."""
+    if isinstance(items, Mapping):
+        return dict(items)
     result: dict[str, str] = {}
     for item in items or []:
         name, regex = _pair(item, ("Name", "Regex"), ("name", "regex"))
-        result[str(name)] = regex
+        if not isinstance(name, str) or not isinstance(regex, str):
+            raise JobDefinitionError(
+                'each metric definition must have a "Name" and a "Regex" (strings)',
+                repr(item)[:200],
+                'Write [{"Name": "validation:accuracy", "Regex": "acc=([0-9.]+)"}], or a dict '
+                "of name -> regex.",
+            )
+        result[name] = regex
     return result
 
 
-def _tags(items: Any) -> dict[str, str]:
+def tags_from_sdk(items: Any) -> dict[str, str]:
+    """``{key: value}`` from the SDK's list of ``{"Key", "Value"}`` (or ``Tag``)."""
     if isinstance(items, Mapping):
         return {str(k): str(v) for k, v in items.items()}
     result: dict[str, str] = {}
@@ -185,7 +198,8 @@ def _tags(items: Any) -> dict[str, str]:
     return result
 
 
-def _channels(items: Any) -> dict[str, str]:
+def channels_from_sdk(items: Any) -> dict[str, str]:
+    """Channel name -> S3 URI from SDK v3 ``InputData`` / ``Channel`` objects."""
     result: dict[str, str] = {}
     for item in items or []:
         name = _value(item, "channel_name")

@@ -1,0 +1,22 @@
+"""Studies on the fake in instant mode (real backend and job lifecycle, no script run)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from byohpo.fake.service_client import STATE_FILE, stop_service
+from tests.tuner.conftest import instant_fake, job, quadratic, space, studies
+
+__all__ = ["instant_fake", "job", "quadratic", "space", "studies"]
+
+
+@pytest.fixture(autouse=True)
+def no_service_left_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Dry runs started here end their fake-AWS services when the test ends."""
+    monkeypatch.setenv("BYOHPO_FAKE_IDLE_TIMEOUT", "60")
+    yield
+    for state in tmp_path.rglob(STATE_FILE):
+        stop_service(state.parent)
