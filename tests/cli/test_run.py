@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,9 @@ def test_status_results_and_report_after_a_run(
     csv = capsys.readouterr().out
     assert csv.splitlines()[0].startswith("trial_id,job_name,generation")
     assert len(csv.splitlines()) == 25
-    assert "cli-random-t00000" in report.read_text()
+    first_job = csv.splitlines()[1].split(",")[1]  # the study's name, its id, the trial
+    assert re.fullmatch(r"cli-random-[a-z0-9]{8}-t00000", first_job)
+    assert first_job in report.read_text()
 
 
 def test_an_unknown_study_is_a_user_mistake(
