@@ -156,6 +156,11 @@ def directory_bytes(path: Path) -> int:
 
 
 def peak_mib() -> float:
+    """This process's own peak resident memory (VmHWM: unlike ru_maxrss, not inherited from
+    the parent that started it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
