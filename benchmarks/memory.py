@@ -27,6 +27,7 @@ Writes ``benchmarks/results/memory.csv``.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import random
@@ -41,7 +42,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import byohpo
-from benchmarks.strategy_quality import RESULTS, write_csv
 from byohpo.space import Config
 from byohpo.strategies.base import Strategy
 
@@ -55,6 +55,7 @@ SPACE = byohpo.SearchSpace(
     }
 )
 PARALLEL = 10
+RESULTS = Path(__file__).parent / "results"
 RUNS: tuple[tuple[str, str, int], ...] = (
     *(("log", s, n) for s in ("random", "ga", "history") for n in (1000, 10_000)),
     *(("resume", s, 10_000) for s in ("random", "ga", "history")),
@@ -155,6 +156,11 @@ def directory_bytes(path: Path) -> int:
 
 
 def peak_mib() -> float:
+    """This process's own peak resident memory (VmHWM: unlike ru_maxrss, not inherited from
+    the parent that started it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -246,6 +252,17 @@ def _child(*arguments: str) -> dict[str, Any]:
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """The rows as CSV (written here, not imported: the resume's memory is measured without the
+    other benchmarks' peer libraries loaded)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def table(rows: list[dict[str, Any]]) -> str:

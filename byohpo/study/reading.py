@@ -42,7 +42,7 @@ class Reading:
     events: list[Mapping[str, Any] | Event] = field(default_factory=list)
     damage: list[Damage] = field(default_factory=list)
     torn_tail: bool = False
-    raw: list[Mapping[str, Any]] | None = None
+    raw: list[dict[str, Any]] | None = None
     """The events' JSON objects as read (None when the log keeps typed events)."""
 
 

@@ -97,7 +97,7 @@ class Store:
         reading = self.log.read()
         state = replay(reading.events, keep=reading.raw is None)
         if reading.raw is not None:
-            state.events = [dict(e) for e in reading.raw]
+            state.events = reading.raw  # shared, never changed
         state.damage = [d.describe() for d in reading.damage]
         return state
 
