@@ -30,6 +30,7 @@ from typing import Any
 from byohpo.errors import StrategyError
 from byohpo.strategies.annealing import SimulatedAnnealing
 from byohpo.strategies.base import SNAPSHOT_FORMAT, Strategy
+from byohpo.strategies.bayesian import BayesianOptimization
 from byohpo.strategies.evolution_strategy import EvolutionStrategy
 from byohpo.strategies.evolutionary import EvolutionaryStrategy
 from byohpo.strategies.genetic import (
@@ -49,6 +50,7 @@ __all__ = [
     "PAES",
     "SNAPSHOT_FORMAT",
     "STRATEGIES",
+    "BayesianOptimization",
     "DifferentialEvolution",
     "EstimationOfDistribution",
     "EvolutionStrategy",
@@ -72,6 +74,7 @@ STRATEGIES: Mapping[str, type[Strategy]] = MappingProxyType(
         cls.name: cls
         for cls in (
             RandomSearch,
+            BayesianOptimization,
             GeneticAlgorithm,
             ParticleSwarm,
             PAES,
