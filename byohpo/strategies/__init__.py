@@ -39,6 +39,8 @@ from byohpo.strategies.genetic import (
     GeneticAlgorithm,
 )
 from byohpo.strategies.multiobjective import NSGA2, PAES, ParetoPoint, ParetoStrategy
+from byohpo.strategies.nevergrad_optimizer import NevergradOptimizer
+from byohpo.strategies.optuna_sampler import OptunaSampler
 from byohpo.strategies.pbt import PopulationBasedTraining
 from byohpo.strategies.random_search import RandomSearch
 from byohpo.strategies.suggestion import Suggestion
@@ -56,6 +58,8 @@ __all__ = [
     "EvolutionStrategy",
     "EvolutionaryStrategy",
     "GeneticAlgorithm",
+    "NevergradOptimizer",
+    "OptunaSampler",
     "ParetoPoint",
     "ParetoStrategy",
     "ParticleSwarm",
@@ -94,8 +98,33 @@ _ALIASES: Mapping[str, str] = MappingProxyType(
 )
 
 
+ENGINES: Mapping[str, tuple[type[Strategy], str]] = MappingProxyType(
+    {"optuna": (OptunaSampler, "sampler"), "nevergrad": (NevergradOptimizer, "optimizer")}
+)
+"""Prefixes of names that run another library's algorithm: ``optuna:tpe``, ``nevergrad:NGOpt``
+(the strategy class, and the option the part after the colon goes to)."""
+
+
+def _engine(name: str) -> tuple[type[Strategy], dict[str, Any]] | None:
+    """The class and preset option of a prefixed name such as ``optuna:tpe`` (None: no prefix)."""
+    prefix, colon, rest = name.strip().partition(":")
+    if not colon or prefix.lower() not in ENGINES:
+        return None
+    cls, option = ENGINES[prefix.lower()]
+    if not rest.strip():
+        raise StrategyError(
+            f"a {prefix.lower()!r} strategy name says which algorithm: {prefix.lower()}:<name>",
+            repr(name),
+            "Write e.g. 'optuna:tpe' or 'nevergrad:NGOpt'.",
+        )
+    return cls, {option: rest.strip()}
+
+
 def strategy_options(strategy: str | type[Strategy]) -> list[str]:
     """The options a strategy's constructor takes (``seed`` included), by name or class."""
+    engine = _engine(strategy) if isinstance(strategy, str) else None
+    if engine is not None:
+        return [o for o in strategy_options(engine[0]) if o not in engine[1]]
     cls = _lookup(strategy) if isinstance(strategy, str) else strategy
     return [
         p.name
@@ -107,6 +136,8 @@ def strategy_options(strategy: str | type[Strategy]) -> list[str]:
 def _lookup(name: str) -> type[Strategy]:
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
+    if key in ENGINES:  # "optuna" with sampler=..., as a study records it
+        return ENGINES[key][0]
     cls = STRATEGIES.get(key)
     if cls is None:
         close = difflib.get_close_matches(key, [*STRATEGIES, *_ALIASES], n=1, cutoff=0.5)
@@ -114,7 +145,9 @@ def _lookup(name: str) -> type[Strategy]:
         raise StrategyError(
             f"a strategy name must be one of {', '.join(repr(n) for n in STRATEGIES)}",
             repr(name),
-            f"{hint}Or pass an object of your own with ask(n) and tell(config, metrics).",
+            f"{hint}Or run another library's algorithm as 'optuna:<sampler>' or "
+            "'nevergrad:<optimizer>', or pass an object of your own with ask(n) and "
+            "tell(config, metrics).",
         )
     return cls
 
@@ -149,6 +182,17 @@ def make_strategy(spec: object, **options: Any) -> Strategy:
     does not take (listing those it takes), or a bad option value.
     """
     if isinstance(spec, str):
+        engine = _engine(spec)
+        if engine is not None:
+            cls, preset = engine
+            clash = sorted(set(preset) & set(options))
+            if clash:
+                raise StrategyError(
+                    f"{spec!r} already names the {clash[0]}",
+                    f"{clash[0]}={options[clash[0]]!r} as well",
+                    f"Drop the {clash[0]} option, or use the name {cls.name!r} with it.",
+                )
+            return _build(cls, {**preset, **options})
         return _build(_lookup(spec), options)
     if isinstance(spec, type) and issubclass(spec, Strategy):
         return _build(spec, options)

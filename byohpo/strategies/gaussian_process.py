@@ -52,8 +52,10 @@ def _scaled_differences(a: Array, b: Array, lengthscales: Array) -> Array:
 
 def matern52(a: Array, b: Array, hyper: Hyperparameters) -> Array:
     """The Matérn-5/2 covariance of every pair of rows of ``a`` and ``b`` (no noise)."""
-    scaled = _scaled_differences(a, b, np.asarray(hyper.lengthscales))
-    r = np.sqrt(np.sum(scaled**2, axis=-1))
+    lengthscales = np.asarray(hyper.lengthscales)
+    a, b = a / lengthscales, b / lengthscales
+    squared = np.sum(a**2, axis=1)[:, None] + np.sum(b**2, axis=1)[None, :] - 2.0 * (a @ b.T)
+    r = np.sqrt(np.maximum(squared, 0.0))
     return hyper.signal * (1.0 + _SQRT5 * r + 5.0 / 3.0 * r**2) * np.exp(-_SQRT5 * r)
 
 
