@@ -29,6 +29,7 @@ from typing import Any
 
 from byohpo.errors import StrategyError
 from byohpo.strategies.annealing import SimulatedAnnealing
+from byohpo.strategies.automatic import AutoStrategy
 from byohpo.strategies.base import SNAPSHOT_FORMAT, Strategy
 from byohpo.strategies.bayesian import BayesianOptimization
 from byohpo.strategies.evolution_strategy import EvolutionStrategy
@@ -43,6 +44,7 @@ from byohpo.strategies.nevergrad_optimizer import NevergradOptimizer
 from byohpo.strategies.optuna_sampler import OptunaSampler
 from byohpo.strategies.pbt import PopulationBasedTraining
 from byohpo.strategies.random_search import RandomSearch
+from byohpo.strategies.replayed import ReplayedStrategy
 from byohpo.strategies.suggestion import Suggestion
 from byohpo.strategies.swarm import ParticleSwarm
 from byohpo.strategies.user import UserStrategy, is_user_strategy
@@ -52,6 +54,7 @@ __all__ = [
     "PAES",
     "SNAPSHOT_FORMAT",
     "STRATEGIES",
+    "AutoStrategy",
     "BayesianOptimization",
     "DifferentialEvolution",
     "EstimationOfDistribution",
@@ -65,6 +68,7 @@ __all__ = [
     "ParticleSwarm",
     "PopulationBasedTraining",
     "RandomSearch",
+    "ReplayedStrategy",
     "SimulatedAnnealing",
     "Strategy",
     "Suggestion",
@@ -77,6 +81,7 @@ STRATEGIES: Mapping[str, type[Strategy]] = MappingProxyType(
     {
         cls.name: cls
         for cls in (
+            AutoStrategy,
             RandomSearch,
             BayesianOptimization,
             GeneticAlgorithm,

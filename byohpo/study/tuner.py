@@ -83,7 +83,7 @@ class Tuner:
         job: TrainingJob | Any,
         space: SearchSpace | Mapping[str, Any],
         *,
-        strategy: str | Strategy | Any = "random",
+        strategy: str | Strategy | Any = "auto",
         strategy_options: Mapping[str, Any] | None = None,
         objective: str | None = None,
         direction: str = "maximize",

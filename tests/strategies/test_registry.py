@@ -23,6 +23,7 @@ from .scenario import SPACE, objectives_for
 
 def test_the_documented_names_and_classes() -> None:
     assert {name: cls.__name__ for name, cls in STRATEGIES.items()} == {
+        "auto": "AutoStrategy",
         "random": "RandomSearch",
         "bo": "BayesianOptimization",
         "ga": "GeneticAlgorithm",
@@ -39,9 +40,10 @@ def test_the_documented_names_and_classes() -> None:
 
 
 def test_capabilities() -> None:
-    assert [n for n, c in STRATEGIES.items() if c.supports_async] == ["random", "bo", "pbt"]
+    assert [n for n, c in STRATEGIES.items() if c.supports_async] == ["auto", "random", "bo", "pbt"]
     assert [n for n, c in STRATEGIES.items() if c.warm_starts] == ["pbt"]
     assert [n for n, c in STRATEGIES.items() if c.supports_multi_objective] == [
+        "auto",
         "random",
         "bo",
         "paes",
