@@ -34,14 +34,17 @@ def test_generational_strategy_waits_for_its_whole_generation(generational: str)
     strategy = build(generational, population_size=4)
     first = strategy.ask(3)
     first += strategy.ask(3)
-    assert len(first) == 4
+    # population_size is the jobs of a generation; dea's first fills its population, twice that
+    while fresh := strategy.ask(3):
+        first += fresh
+    assert len(first) == (8 if generational == "dea" else 4)
     assert strategy.ask(4) == []
     for config in first[:-1]:
         strategy.tell(config, metrics(config))
         assert strategy.ask(4) == []
     strategy.tell(first[-1], metrics(first[-1]))
-    # the next generation: as many as the population (DEA breeds half of it)
-    assert len(strategy.ask(8)) == (2 if generational == "dea" else 4)
+    # the next generation: population_size jobs, whatever the strategy
+    assert len(strategy.ask(8)) == 4
 
 
 def test_random_search_proposes_at_any_time() -> None:
