@@ -16,10 +16,10 @@ from byohpo.strategies.model_features import ModelFeatures
 
 Array = NDArray[np.float64]
 
-UNIFORM_CANDIDATES = 1024
-LOCAL_CANDIDATES = 1024
+UNIFORM_CANDIDATES = 512
+LOCAL_CANDIDATES = 768
 REFINED_CENTRES = 8
-REFINED_PER_CENTRE = 48
+REFINED_PER_CENTRE = 32
 LOCAL_STEPS = (0.01, 0.04, 0.15)
 """Standard deviations of the moves around good points, in fractions of each range."""
 

@@ -57,7 +57,7 @@ class BayesianOptimization(Strategy):
     one after the other, each time believing the model's prediction at the
     points already chosen and at the configurations still running (kriging
     believer): so a batch spreads out, and in asynchronous mode the running
-    jobs are accounted for. Each pick searches 2,000 candidates (uniform,
+    jobs are accounted for. Each pick searches 1,300 candidates (uniform,
     and moves around the best points) and refines around the most promising.
 
     With several objectives it is ParEGO: each configuration of a batch

@@ -106,7 +106,7 @@ def fit_hyperparameters(x: Array, y: Array) -> Hyperparameters:
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
-            options={"maxiter": 60},
+            options={"maxiter": 40},
         )
         value = float(result.fun)
         if math.isfinite(value) and (best is None or value < best[0]):
