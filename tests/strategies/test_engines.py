@@ -91,3 +91,24 @@ def test_categoricals_reach_the_library_as_categoricals() -> None:
     assert {c["opt"] for c in configs} <= {"sgd", "adam", "rmsprop"}
     assert isinstance(strategy, OptunaSampler)
     assert isinstance(strategy._distributions["opt"], optuna.distributions.CategoricalDistribution)
+
+
+class _ContinuousOnly:
+    """An optimizer family of the user's own that, like some, refuses categorical parameters."""
+
+    def __call__(self, parametrization: object, budget: int | None, num_workers: int) -> object:
+        import nevergrad as ng
+
+        if "Choice" in repr(parametrization):
+            raise ng.errors.UnsupportedParameterOperationError("Choice parameters not supported")
+        return ng.optimizers.registry["OnePlusOne"](parametrization, budget, num_workers)
+
+
+def test_an_optimizer_that_cannot_search_categoricals_is_refused_at_setup() -> None:
+    strategy = NevergradOptimizer(optimizer=_ContinuousOnly())
+    with pytest.raises(StrategyError, match="categorical parameters") as caught:
+        strategy.setup(SPACE, [Objective("validation:loss", "minimize")])
+    assert "nevergrad:NGOpt" in str(caught.value)
+    continuous = NevergradOptimizer(optimizer=_ContinuousOnly(), seed=3)
+    continuous.setup(SearchSpace({"x": Continuous(0.0, 1.0)}), [Objective("loss", "minimize")])
+    assert len(continuous.ask(1)) == 1
