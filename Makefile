@@ -75,6 +75,9 @@ BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	# Optuna's GPSampler needs PyTorch; this pinned version resolves to a CPU build here (an
+	# unpinned torch pulls a multi-GB CUDA build)
+	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
 	touch $(BENCH_STAMP)
 
 bench: bench-quality bench-orchestration bench-time bench-memory bench-stopping
@@ -82,6 +85,7 @@ bench: bench-quality bench-orchestration bench-time bench-memory bench-stopping
 bench-quality: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.strategy_quality
 	$(BIN)/python -m benchmarks.pareto_quality
+	nice $(BIN)/python -m benchmarks.model_quality
 
 bench-orchestration: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.orchestration

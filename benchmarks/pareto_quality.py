@@ -14,8 +14,9 @@ true Pareto front was found.
   accuracy and minimizing training seconds. Its front is estimated from
   every run of the table and 20,000 random configurations.
 
-Methods: byohpo's ``nsga2``, ``paes`` and ``random``, Optuna's NSGA-II and
-TPE samplers, Nevergrad's NGOpt and DE. Writes
+Methods: byohpo's ``bo`` (ParEGO weightings), ``nsga2``, ``paes`` and ``random``,
+Optuna's NSGA-II and TPE samplers, Nevergrad's NGOpt and DE (``--methods`` for
+fewer). Writes
 ``benchmarks/results/pareto_quality.csv`` and ``pareto_quality.png``, and prints
 median [IQR] tables.
 
@@ -31,6 +32,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from benchmarks.problems import DIGITS_METRIC, DIGITS_SPACE, digits_table
@@ -48,6 +50,7 @@ from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace
 CHECKPOINTS = (50, 200)
 METHODS = (
     "random",
+    "bo",
     "nsga2",
     "paes",
     "optuna-nsga2",
@@ -171,21 +174,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=max(CHECKPOINTS))
+    parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--out", type=Path, default=RESULTS / "pareto_quality.csv")
     options = parser.parse_args()
+    methods = tuple(options.methods)
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     problems = [zdt1_mixed(), digits_time()]
     for problem in problems:
-        for method in METHODS:
+        for method in methods:
             for seed in range(options.seeds):
                 result = run(method, problem, seed, options.budget)
                 rows.append({"problem": problem.name, "method": method, "seed": seed, **result})
         print(f"{problem.name}: done ({time.perf_counter() - started:.0f} s)", flush=True)
-    write_csv(rows, RESULTS / "pareto_quality.csv")
+    write_csv(rows, options.out)
     plot(
         rows,
-        METHODS,
-        RESULTS / "pareto_quality.png",
+        methods,
+        options.out.with_suffix(".png"),
         group="problem",
         measure="regret",
         label="hypervolume regret",
@@ -202,9 +208,9 @@ def main() -> None:
                 [r[f"regret_{c}"] for r in rows if r["problem"] == p.name and r["method"] == m]
             )
             for p in problems
-            for m in METHODS
+            for m in methods
         }
-        for m in METHODS:
+        for m in methods:
             cells = [m]
             for p in problems:
                 q1, median, q3 = medians[p.name, m]

@@ -395,7 +395,7 @@ def _check_strategy(study: StudyFile, table: Mapping[str, Any], where: str) -> N
     from byohpo.strategies import make_strategy
 
     try:
-        make_strategy(table.get("strategy", "random"), **study.tuner_args["strategy_options"])
+        make_strategy(table.get("strategy", "auto"), **study.tuner_args["strategy_options"])
     except UserError as exc:
         options = study.tuner_args["strategy_options"]
         bad = next((k for k in options if k in str(exc)), None)

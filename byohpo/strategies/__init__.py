@@ -31,7 +31,9 @@ from typing import Any
 
 from byohpo.errors import StrategyError
 from byohpo.strategies.annealing import SimulatedAnnealing
+from byohpo.strategies.automatic import AutoStrategy
 from byohpo.strategies.base import SNAPSHOT_FORMAT, Strategy
+from byohpo.strategies.bayesian import BayesianOptimization
 from byohpo.strategies.evolution_strategy import EvolutionStrategy
 from byohpo.strategies.evolutionary import EvolutionaryStrategy
 from byohpo.strategies.genetic import (
@@ -40,8 +42,11 @@ from byohpo.strategies.genetic import (
     GeneticAlgorithm,
 )
 from byohpo.strategies.multiobjective import NSGA2, PAES, ParetoPoint, ParetoStrategy
+from byohpo.strategies.nevergrad_optimizer import NevergradOptimizer
+from byohpo.strategies.optuna_sampler import OptunaSampler
 from byohpo.strategies.pbt import PopulationBasedTraining
 from byohpo.strategies.random_search import RandomSearch
+from byohpo.strategies.replayed import ReplayedStrategy
 from byohpo.strategies.sagemaker_tuner import SageMakerTuner
 from byohpo.strategies.suggestion import Suggestion
 from byohpo.strategies.swarm import ParticleSwarm
@@ -52,16 +57,21 @@ __all__ = [
     "PAES",
     "SNAPSHOT_FORMAT",
     "STRATEGIES",
+    "AutoStrategy",
+    "BayesianOptimization",
     "DifferentialEvolution",
     "EstimationOfDistribution",
     "EvolutionStrategy",
     "EvolutionaryStrategy",
     "GeneticAlgorithm",
+    "NevergradOptimizer",
+    "OptunaSampler",
     "ParetoPoint",
     "ParetoStrategy",
     "ParticleSwarm",
     "PopulationBasedTraining",
     "RandomSearch",
+    "ReplayedStrategy",
     "SageMakerTuner",
     "SimulatedAnnealing",
     "Strategy",
@@ -75,7 +85,9 @@ STRATEGIES: Mapping[str, type[Strategy]] = MappingProxyType(
     {
         cls.name: cls
         for cls in (
+            AutoStrategy,
             RandomSearch,
+            BayesianOptimization,
             GeneticAlgorithm,
             ParticleSwarm,
             PAES,
@@ -95,8 +107,33 @@ _ALIASES: Mapping[str, str] = MappingProxyType(
 )
 
 
+ENGINES: Mapping[str, tuple[type[Strategy], str]] = MappingProxyType(
+    {"optuna": (OptunaSampler, "sampler"), "nevergrad": (NevergradOptimizer, "optimizer")}
+)
+"""Prefixes of names that run another library's algorithm: ``optuna:tpe``, ``nevergrad:NGOpt``
+(the strategy class, and the option the part after the colon goes to)."""
+
+
+def _engine(name: str) -> tuple[type[Strategy], dict[str, Any]] | None:
+    """The class and preset option of a prefixed name such as ``optuna:tpe`` (None: no prefix)."""
+    prefix, colon, rest = name.strip().partition(":")
+    if not colon or prefix.lower() not in ENGINES:
+        return None
+    cls, option = ENGINES[prefix.lower()]
+    if not rest.strip():
+        raise StrategyError(
+            f"a {prefix.lower()!r} strategy name says which algorithm: {prefix.lower()}:<name>",
+            repr(name),
+            "Write e.g. 'optuna:tpe' or 'nevergrad:NGOpt'.",
+        )
+    return cls, {option: rest.strip()}
+
+
 def strategy_options(strategy: str | type[Strategy]) -> list[str]:
     """The options a strategy's constructor takes (``seed`` included), by name or class."""
+    engine = _engine(strategy) if isinstance(strategy, str) else None
+    if engine is not None:
+        return [o for o in strategy_options(engine[0]) if o not in engine[1]]
     cls = _lookup(strategy) if isinstance(strategy, str) else strategy
     return [
         p.name
@@ -108,6 +145,8 @@ def strategy_options(strategy: str | type[Strategy]) -> list[str]:
 def _lookup(name: str) -> type[Strategy]:
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
+    if key in ENGINES:  # "optuna" with sampler=..., as a study records it
+        return ENGINES[key][0]
     cls = STRATEGIES.get(key)
     if cls is None:
         close = difflib.get_close_matches(key, [*STRATEGIES, *_ALIASES], n=1, cutoff=0.5)
@@ -115,7 +154,9 @@ def _lookup(name: str) -> type[Strategy]:
         raise StrategyError(
             f"a strategy name must be one of {', '.join(repr(n) for n in STRATEGIES)}",
             repr(name),
-            f"{hint}Or pass an object of your own with ask(n) and tell(config, metrics).",
+            f"{hint}Or run another library's algorithm as 'optuna:<sampler>' or "
+            "'nevergrad:<optimizer>', or pass an object of your own with ask(n) and "
+            "tell(config, metrics).",
         )
     return cls
 
@@ -156,6 +197,17 @@ def make_strategy(spec: object, **options: Any) -> Strategy:
             SageMakerTuner, {**({"algorithm": algorithm} if algorithm else {}), **options}
         )
     if isinstance(spec, str):
+        engine = _engine(spec)
+        if engine is not None:
+            cls, preset = engine
+            clash = sorted(set(preset) & set(options))
+            if clash:
+                raise StrategyError(
+                    f"{spec!r} already names the {clash[0]}",
+                    f"{clash[0]}={options[clash[0]]!r} as well",
+                    f"Drop the {clash[0]} option, or use the name {cls.name!r} with it.",
+                )
+            return _build(cls, {**preset, **options})
         return _build(_lookup(spec), options)
     if isinstance(spec, type) and issubclass(spec, Strategy):
         return _build(spec, options)

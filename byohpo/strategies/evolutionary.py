@@ -122,9 +122,10 @@ class EvolutionaryStrategy(Strategy):
 
     ``ask(n)`` hands out the not-yet-asked members of the current generation,
     at most ``n`` at a time, then ``[]`` until every member was told; the
-    next ``ask`` breeds the next generation. The population size defaults to
-    the ``n`` of the first ``ask`` (so a generation fills the study's
-    parallel slots), and is raised to the algorithm's minimum if smaller.
+    next ``ask`` breeds the next generation. ``population_size`` means the
+    same for every strategy: the jobs of one generation. It defaults to the
+    ``n`` of the first ``ask`` (so a generation fills the study's parallel
+    slots), and is raised to the algorithm's minimum if smaller.
     """
 
     supports_async: ClassVar[bool] = False
@@ -151,7 +152,8 @@ class EvolutionaryStrategy(Strategy):
         return {}
 
     def _default_size(self, n: int) -> int:
-        """The population size when none was given and the first ``ask`` has ``n`` slots."""
+        """The population kept for generations of ``n`` jobs (``population_size``, or else the
+        first ``ask``'s slots): the same by default."""
         return n
 
     def _offspring_limit(self, size: int) -> int:
@@ -199,7 +201,9 @@ class EvolutionaryStrategy(Strategy):
         self._ec.num_generations = 0
         self._args: dict[str, Any] = {"_ec": self._ec}
         self._ec._kwargs = self._args
-        self._size: int | None = self.population_size
+        self._size: int | None = (
+            None if self.population_size is None else self._default_size(self.population_size)
+        )
         if self._size is not None:
             self._args.update(self._arguments(self._size))
         self._generation = -1

@@ -95,10 +95,10 @@ class DifferentialEvolution(EvolutionaryStrategy):
     step ``mutation_scale``) follows; steady-state replacement puts the
     offspring in place of the worst members.
 
-    The population defaults to twice the first ``ask``'s ``n``, and each
-    generation breeds half the population (one batch of parallel jobs), so
-    the better half survives every generation. With an explicit
-    ``population_size`` a generation is half of it, rounded up to even.
+    ``population_size`` is the jobs of a generation, as for every strategy
+    (default: the first ``ask``'s ``n``). The population kept is twice that,
+    so the better half survives every generation; the first generation
+    fills the whole population (twice ``population_size`` jobs).
     """
 
     name: ClassVar[str] = "dea"

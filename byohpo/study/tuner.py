@@ -96,7 +96,7 @@ class Tuner:
         job: TrainingJob | Any,
         space: SearchSpace | Mapping[str, Any],
         *,
-        strategy: str | Strategy | Any = "random",
+        strategy: str | Strategy | Any = "auto",
         strategy_options: Mapping[str, Any] | None = None,
         objective: str | None = None,
         direction: str = "maximize",
@@ -120,7 +120,7 @@ class Tuner:
         early_stopping_options: Mapping[str, Any] | None = None,
     ) -> None:
         from byohpo.job import TrainingJob
-        from byohpo.strategies import make_strategy
+        from byohpo.strategies import AutoStrategy, make_strategy
 
         self.job: TrainingJob = (
             job if isinstance(job, TrainingJob) else TrainingJob.from_sagemaker(job)
@@ -157,6 +157,8 @@ class Tuner:
                 "Remove it from one of them.",
             )
         self.strategy: Strategy = make_strategy(strategy, **dict(strategy_options or {}))
+        if isinstance(self.strategy, AutoStrategy) and self.strategy.max_jobs is None:
+            self.strategy.max_jobs = self.max_jobs  # auto chooses for the study's budget
         self.strategy.setup(self.space, self.objectives, seed)
         self.strategy.set_mode(mode)
         if self.strategy.warm_starts and self.job.checkpoint_s3_uri is None:

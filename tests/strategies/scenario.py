@@ -16,7 +16,7 @@ from typing import Any
 
 from byohpo.objectives import Objective
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace, Static
-from byohpo.strategies import STRATEGIES, Strategy, Suggestion, make_strategy
+from byohpo.strategies import Strategy, Suggestion, make_strategy
 from byohpo.strategies.suggestion import parent_of
 
 SPACE = SearchSpace(
@@ -39,7 +39,7 @@ SECONDS = Objective("train:seconds", "minimize")
 
 def objectives_for(name: str) -> list[Objective]:
     """Two objectives for strategies that rank several, one otherwise."""
-    return [LOSS, SECONDS] if STRATEGIES[name].supports_multi_objective else [LOSS]
+    return [LOSS, SECONDS] if make_strategy(name).supports_multi_objective else [LOSS]
 
 
 def metrics(config: Mapping[str, Any]) -> dict[str, float] | None:

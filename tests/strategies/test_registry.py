@@ -23,7 +23,9 @@ from .scenario import SPACE, objectives_for
 
 def test_the_documented_names_and_classes() -> None:
     assert {name: cls.__name__ for name, cls in STRATEGIES.items()} == {
+        "auto": "AutoStrategy",
         "random": "RandomSearch",
+        "bo": "BayesianOptimization",
         "ga": "GeneticAlgorithm",
         "pso": "ParticleSwarm",
         "paes": "PAES",
@@ -38,10 +40,12 @@ def test_the_documented_names_and_classes() -> None:
 
 
 def test_capabilities() -> None:
-    assert [n for n, c in STRATEGIES.items() if c.supports_async] == ["random", "pbt"]
+    assert [n for n, c in STRATEGIES.items() if c.supports_async] == ["auto", "random", "bo", "pbt"]
     assert [n for n, c in STRATEGIES.items() if c.warm_starts] == ["pbt"]
     assert [n for n, c in STRATEGIES.items() if c.supports_multi_objective] == [
+        "auto",
         "random",
+        "bo",
         "paes",
         "nsga2",
     ]
