@@ -39,7 +39,7 @@ def test_sagemakers_tuner_runs_as_one_tuning_job_whose_jobs_are_trials(
     assert fake.aws.api_calls["CreateHyperParameterTuningJob"] == 1
     assert fake.aws.api_calls["CreateTrainingJob"] == 0  # SageMaker launched them, not byohpo
     events = [e["event"] for e in Store(tuner.store.location)]
-    assert events.index("tuning_job") < events.index("asked")  # recorded before it is created
+    assert events.index("tuning_job") < events.index("adopted")  # recorded before it is created
     assert result.best_config()["x"] == pytest.approx(table.loc[table["objective"].idxmax(), "x"])
 
 
