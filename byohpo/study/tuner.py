@@ -446,6 +446,12 @@ class Tuner:
         tuner.backend.open(tuner.study_name, tuner.job)
         return tuner._run(log, float(d.get("time") or tuner.clock.now()))
 
+    def budget(self) -> Budget:
+        """What the study may spend: jobs, parallel jobs, seconds, dollars, retries."""
+        return Budget(
+            self.max_jobs, self.max_parallel_jobs, self.max_runtime, self.max_cost, self.max_retries
+        )
+
     def _run(self, log: StudyLog | None, started_at: float) -> StudyResult:
         from byohpo.results import StudyResult
 
@@ -454,35 +460,32 @@ class Tuner:
             if self.early_stopping is not None
             else None
         )
-        loop: StudyLoop | SageMakerTuningRun = StudyLoop(
-            study_name=self.study_name,
-            space=self.space,
-            strategy=self.strategy,
-            objectives=self.objectives,
-            backend=self.backend,
-            store=self.store,
-            budget=Budget(
-                self.max_jobs,
-                self.max_parallel_jobs,
-                self.max_runtime,
-                self.max_cost,
-                self.max_retries,
-            ),
-            mode=self.mode,
-            clock=self.clock,
-            progress=self.progress,
-            instance_type=self.job.instance_type,
-            instance_count=self.job.instance_count,
-            region=getattr(self.backend, "region", None),
-            prices=self.prices,
-            poll_interval=self.poll_interval,
-            started_at=started_at,
-            early_stopping=early,
-        )
+        loop: StudyLoop | SageMakerTuningRun
         if getattr(self.strategy, "runs_on_sagemaker", False):
+            # SageMaker's own tuner launches the jobs; this run records them as trials
             from byohpo.study.sagemaker_tuning import SageMakerTuningRun
 
             loop = SageMakerTuningRun.for_tuner(self, started_at)
+        else:
+            loop = StudyLoop(
+                study_name=self.study_name,
+                space=self.space,
+                strategy=self.strategy,
+                objectives=self.objectives,
+                backend=self.backend,
+                store=self.store,
+                budget=self.budget(),
+                mode=self.mode,
+                clock=self.clock,
+                progress=self.progress,
+                instance_type=self.job.instance_type,
+                instance_count=self.job.instance_count,
+                region=getattr(self.backend, "region", None),
+                prices=self.prices,
+                poll_interval=self.poll_interval,
+                started_at=started_at,
+                early_stopping=early,
+            )
         if log is None:
             if isinstance(loop, StudyLoop):
                 loop.checkpoint(always=True)  # the strategy as set up (and told of any warm start)
