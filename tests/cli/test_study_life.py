@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from byohpo.cli import main
+from byohpo.cli.run_summary import fit_to_terminal
 from byohpo.results import StudyResult
-from byohpo.run_summary import fit_to_terminal
 from byohpo.study.store import Store
 
 SCRIPT = """

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from byohpo.cli import main
-from byohpo.comparison import render_comparison, run_comparison, summary_table
+from byohpo.cli.compare import render_comparison, run_comparison, summary_table
 from byohpo.study_file import load_study_file
 from tests.sdk.conftest import instant_fake
 

@@ -22,7 +22,7 @@ def add_studies_parsers(sub: Any) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from byohpo.studies import check_studies_dir, list_studies
+    from byohpo.cli.catalog import check_studies_dir, list_studies
 
     root = check_studies_dir()
     studies = list_studies(root)
@@ -43,7 +43,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from byohpo.studies import delete_study, folder_contents, local_study_folder
+    from byohpo.cli.catalog import delete_study, folder_contents, local_study_folder
 
     folder = local_study_folder(args.study)
     files, size = folder_contents(folder)

@@ -17,12 +17,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from byohpo.aws_settings import aws_session, aws_setup_message
-from byohpo.comparison import add_compare_parser, cmd_compare
+from byohpo.cli.aws_settings import aws_session, aws_setup_message
+from byohpo.cli.compare import add_compare_parser, cmd_compare
+from byohpo.cli.run_summary import print_outcome
+from byohpo.cli.studies import add_studies_parsers, cmd_delete, cmd_list
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
 from byohpo.pipeline.commands import add_pipeline_parser, cmd_pipeline
-from byohpo.run_summary import print_outcome
-from byohpo.studies_cli import add_studies_parsers, cmd_delete, cmd_list
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command not in ("demo", "pipeline"):
-            from byohpo.studies import check_studies_dir
+            from byohpo.cli.catalog import check_studies_dir
 
             check_studies_dir()
         status = int(COMMANDS[args.command](args) or EXIT_OK)
@@ -201,7 +201,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     refuse_damaged(log, args.study)
 
-    from byohpo.studies import never_launched
+    from byohpo.cli.catalog import never_launched
 
     refused = str((log.finished or {}).get("reason", ""))
     if never_launched(log) and refused.startswith("stopped:"):
@@ -367,7 +367,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from byohpo.demo import run_demo
+    from byohpo.cli.demo import run_demo
 
     return run_demo(strategy=args.strategy, max_jobs=args.max_jobs, directory=args.directory)
 
@@ -425,7 +425,7 @@ def _backend(
 
 def _with_restart_hint(exc: UserError, location: str, args: argparse.Namespace) -> UserError:
     """A mistake found only by SageMaker: when no job was created, the fixed file starts over."""
-    from byohpo.studies import never_launched
+    from byohpo.cli.catalog import never_launched
     from byohpo.study.store import Store
 
     store = Store(location)
@@ -466,7 +466,7 @@ def _check_name_is_free(location: str, name: str, study_file: str) -> None:
     log = store.load()
     if not log.study:
         return
-    from byohpo.studies import never_launched, set_aside
+    from byohpo.cli.catalog import never_launched, set_aside
 
     if never_launched(log) and not location.startswith("s3://"):
         kept = set_aside(Path(location))
@@ -509,7 +509,3 @@ def _say_damage(damage: list[str], study: str, stream: Any) -> None:
     for line in damage:
         print(f"  {line}", file=stream)
     print(f"`byohpo repair {study}` sets them aside so the study can resume", file=stream)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,9 @@
+"""``python -m byohpo.cli``: the ``byohpo`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from byohpo.cli.main import main
+
+sys.exit(main())
