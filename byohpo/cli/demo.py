@@ -37,7 +37,7 @@ def entry_points_dir() -> Path:
             return path
     except ModuleNotFoundError:
         pass
-    clone = Path(__file__).resolve().parent.parent / "entry_points"
+    clone = Path(__file__).resolve().parents[2] / "entry_points"
     if (clone / "digits_mlp.py").exists():
         return clone
     raise FileNotFoundError("the bundled entry points are missing from this installation")
