@@ -20,6 +20,8 @@ from byohpo.study.events import DamagedLogError, Event, NewerLogError, decode
 SHOWN = 120
 """Characters of a damaged line quoted in messages."""
 
+_scan = json.JSONDecoder().scan_once
+
 
 @dataclass(frozen=True)
 class Damage:
@@ -63,10 +65,15 @@ def parse_lines(text: str, where: str, reading: Reading, first_line: int = 1) ->
             reading.torn_tail = True  # never durable: ignored (the next append cuts it)
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            reading.damage.append(Damage(where, number, f"not JSON ({exc.msg})", line))
-            continue
+            data, end = _scan(line, 0)  # json.loads without its per-call checks
+            if end != len(line):
+                raise ValueError(line)
+        except (StopIteration, ValueError):
+            try:  # surrounding whitespace is fine; anything else is named as json.loads names it
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                reading.damage.append(Damage(where, number, f"not JSON ({exc.msg})", line))
+                continue
         try:
             event = decode(data, f"{where} line {number}")
         except NewerLogError:
