@@ -11,7 +11,7 @@ sets the damaged lines aside.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from byohpo.study.events import DamagedLogError, Event, NewerLogError, decode
 SHOWN = 120
 """Characters of a damaged line quoted in messages."""
 
-_scan = json.JSONDecoder().scan_once
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
