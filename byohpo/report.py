@@ -131,7 +131,7 @@ def _plots_html(result: StudyResult) -> str:
         makers.append(("Pareto front", plots.plot_pareto))
     if any("checkpoint" in t.extra for t in result.log.trials.values()):  # warm starts
         makers.append(("Lineages", plots.plot_lineage))
-    if any(e.get("event") == "curve" for e in result.log.events):  # early stopping read curves
+    if any(e["event"] == "curve" for e in result.log.stopping_events()):  # curves were read
         makers.append(("Learning curves", plots.plot_learning_curves))
     parts: list[str] = []
     for title, make in makers:

@@ -358,7 +358,7 @@ class StudyResult:
         for key in ("job_name", "status", "failure_reason"):
             # The platform's string dtype (``str`` in pandas 3, ``object`` before).
             columns[key] = columns[key].astype(pd.Series(["x"]).dtype)
-        columns.update(stopping_columns(self.log.events, [r.trial_id for r in trials]))
+        columns.update(stopping_columns(self.log.stopping_events(), [r.trial_id for r in trials]))
         return pd.DataFrame(columns)
 
     def table(self) -> pd.DataFrame:
@@ -654,7 +654,7 @@ class StudyResult:
         """Every intermediate value early stopping read: one row per trial, metric and point
         (``trial_id``, ``metric``, ``point`` from 1, ``seconds`` since the job's first log
         line, ``value``). Empty for a study without early stopping."""
-        return curve_table(self.log.events)
+        return curve_table(self.log.stopping_events())
 
     def plot_progress(self, **options: Any) -> Figure:
         """See :func:`byohpo.plots.plot_progress`."""

@@ -461,7 +461,7 @@ def decode(data: Any, where: str = "the log") -> Event | None:
     A malformed event raises :class:`DamagedLogError` naming ``where``; a study written
     by a newer byohpo raises :class:`NewerLogError`.
     """
-    if not isinstance(data, Mapping) or not isinstance(data.get("event"), str):
+    if not isinstance(data, dict | Mapping) or not isinstance(data.get("event"), str):
         raise DamagedLogError(f"{where}: not an event (a JSON object with an 'event' key)")
     try:
         return _decode(data["event"], data)

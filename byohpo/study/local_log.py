@@ -61,7 +61,7 @@ class LocalEventLog:
         self.path = self.directory / LOG_NAME
         self.location = str(self.directory)
         self._thread_lock = threading.Lock()
-        self._read = Reading(raw=[])  # what was read so far, up to ``_offset``
+        self._read = Reading()  # what was read so far, up to ``_offset``
         self._offset = 0  # bytes of whole lines read
         self._lines = 0
 
@@ -116,11 +116,11 @@ class LocalEventLog:
             with open(self.path, "rb") as f:
                 size = f.seek(0, os.SEEK_END)
                 if size < self._offset:  # rewritten (a repair): read it all again
-                    self._read, self._offset, self._lines = Reading(raw=[]), 0, 0
+                    self._read, self._offset, self._lines = Reading(), 0, 0
                 f.seek(self._offset)
                 data = f.read()
         except FileNotFoundError:
-            self._read, self._offset, self._lines = Reading(raw=[]), 0, 0
+            self._read, self._offset, self._lines = Reading(), 0, 0
             return Reading()
         except PermissionError as exc:
             raise StoreAccessError(
@@ -133,13 +133,7 @@ class LocalEventLog:
         self._lines += parse_lines(text, str(self.path), self._read, self._lines + 1)
         self._offset += whole
         tail = data[whole:]
-        reading = Reading(
-            list(self._read.events),
-            list(self._read.damage),
-            bool(tail.strip()),
-            list(self._read.raw or []),
-        )
-        return reading
+        return Reading(list(self._read.events), list(self._read.damage), bool(tail.strip()))
 
     def replace(self, kept: str, set_aside: str, aside_path: Path) -> None:
         """Rewrite the log as ``kept`` and add ``set_aside`` to ``aside_path`` (a repair)."""

@@ -152,14 +152,16 @@ class StudyLoop(Launcher):
         restore_strategy(self.strategy, log, self._told)
         if log.launch_limit is not None:
             self.launch_limit = max(1, min(self.budget.max_parallel_jobs, log.launch_limit))
-        for _, t in sorted(log.trials.items()):
+        for tid in sorted(log.trials):  # ids: cheaper to sort than (id, record) pairs
+            t = log.trials[tid]
             self._index(t)
             if t.has_result and t.duplicate_of is None:
                 self._account(t)
         if self.trials:
             self.generation = max(t.generation for t in self.trials.values())
         answered = []
-        for tid, t in sorted(self.trials.items()):
+        for tid in sorted(self.trials):
+            t = self.trials[tid]
             if t.has_result:
                 continue
             if t.duplicate_of is not None:

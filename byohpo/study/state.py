@@ -7,12 +7,14 @@ holds and the state a resume (or ``byohpo results``) rebuilds cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from byohpo.study.events import (
     CheckpointCopied,
+    CurveRead,
+    EarlyStopped,
     Event,
     JobSubmitted,
     LaunchLimited,
@@ -104,6 +106,44 @@ class Told:
     trial_ids: tuple[int, ...]
 
 
+class EventList(Sequence[dict[str, Any]]):
+    """The log's events as JSON objects, made when asked for (a resume needs none of them).
+
+    Wraps the events as read (typed, or JSON objects of kinds this byohpo does not know)
+    without a second copy of them: each object is encoded afresh when it is read.
+    """
+
+    def __init__(self, items: Sequence[Event | Mapping[str, Any]] = ()) -> None:
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [_json(item) for item in self._items[index]]
+        return _json(self._items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (_json(item) for item in self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"EventList({len(self)} events)"
+
+
+def _json(item: Event | Mapping[str, Any]) -> dict[str, Any]:
+    return encode(item) if isinstance(item, Event) else dict(item)
+
+
 @dataclass
 class StudyLog:
     """A study's state: its definition, its trials, the strategy's last checkpoint and what
@@ -117,12 +157,20 @@ class StudyLog:
     """What the strategy was asked and told after its last checkpoint, in order."""
     finished: dict[str, Any] | None = None
     interruptions: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: Sequence[dict[str, Any]] = field(default_factory=EventList)
+    """Every event read, as JSON objects (made when read; see :class:`EventList`)."""
+    stopping: list[CurveRead | EarlyStopped] = field(default_factory=list)
+    """The curves read and the jobs stopped early, in order (what early stopping and the
+    results' stopping columns and curves need of the log)."""
     result_order: list[int] = field(default_factory=list)
     """Trial ids in the order their results were recorded (the order they are told)."""
     launch_limit: int | None = None
     damage: list[str] = field(default_factory=list)
     """What could not be read, line by line (see :mod:`byohpo.study.damage`)."""
+
+    def stopping_events(self) -> list[dict[str, Any]]:
+        """The ``curve`` and ``early_stop`` events' JSON objects, in order."""
+        return [encode(e) for e in self.stopping]
 
     @property
     def name(self) -> str:
@@ -144,7 +192,9 @@ def _checkpoint(state: StudyLog, snapshot: Mapping[str, Any]) -> None:
 
 def apply(state: StudyLog, event: Event) -> None:
     """Change ``state`` as ``event`` says. Events about unknown trials change nothing."""
-    if isinstance(event, StudyDefined):
+    if isinstance(event, _TRIAL_EVENTS):  # most events (a replay's hot path: tested first)
+        _apply_to_trial(state, event)
+    elif isinstance(event, StudyDefined):
         state.study = {**dict(event.definition), "event": "study", "time": event.time}
         state.finished = None
     elif isinstance(event, StrategyCheckpoint):
@@ -176,24 +226,27 @@ def apply(state: StudyLog, event: Event) -> None:
         state.interruptions.append(encode(event))
     elif isinstance(event, LaunchLimited):
         state.launch_limit = event.limit
-    else:
-        _apply_to_trial(state, event)
+    elif isinstance(event, CurveRead | EarlyStopped):
+        state.stopping.append(event)
+
+
+_TRIAL_EVENTS = (StatusSeen, JobSubmitted, ResultRecorded, CheckpointCopied)
 
 
 def _apply_to_trial(state: StudyLog, event: Event) -> None:
     record = state.trials.get(getattr(event, "trial_id", -1))
     if record is None:
         return
-    if isinstance(event, JobSubmitted):
+    if isinstance(event, StatusSeen):
+        record.status = event.status
+        record.secondary_status = event.secondary_status
+        record.start_time = event.start_time or record.start_time
+    elif isinstance(event, JobSubmitted):
         record.submitted = True
         if event.job_name is not None:
             record.job_name = event.job_name
         if record.status == "Planned":
             record.status = "InProgress"
-    elif isinstance(event, StatusSeen):
-        record.status = event.status
-        record.secondary_status = event.secondary_status
-        record.start_time = event.start_time or record.start_time
     elif isinstance(event, ResultRecorded):  # a job's result, or a duplicate's answer
         if not record.has_result:
             state.result_order.append(record.trial_id)
@@ -213,16 +266,16 @@ def _apply_to_trial(state: StudyLog, event: Event) -> None:
         }
 
 
-def replay(events: Iterable[Mapping[str, Any] | Event], keep: bool = True) -> StudyLog:
+def replay(events: Iterable[Mapping[str, Any] | Event]) -> StudyLog:
     """The state after ``events``, in order (JSON objects or events; unknown kinds skipped).
 
-    ``keep``: also keep each event's JSON object in ``state.events``.
+    ``state.events`` gives them back as JSON objects (typed events are encoded when read).
     """
     state = StudyLog()
-    for number, item in enumerate(events, start=1):
+    items = list(events)
+    for number, item in enumerate(items, start=1):
         event = item if isinstance(item, Event) else decode(item, f"event {number}")
-        if keep:
-            state.events.append(dict(item) if not isinstance(item, Event) else encode(item))
         if event is not None:
             apply(state, event)
+    state.events = EventList(items)
     return state

@@ -95,9 +95,7 @@ class Store:
     def load(self) -> StudyLog:
         """The study's state, replayed from every readable event; damage is in ``.damage``."""
         reading = self.log.read()
-        state = replay(reading.events, keep=reading.raw is None)
-        if reading.raw is not None:
-            state.events = reading.raw  # shared, never changed
+        state = replay(reading.events)
         state.damage = [d.describe() for d in reading.damage]
         return state
 

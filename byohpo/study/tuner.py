@@ -373,7 +373,15 @@ class Tuner:
                 )
             refuse_damaged(log, str(study))
             return cls._resume(
-                log, location, backend, strategy, on_interrupt, progress, clock, job, early_stopping
+                log,
+                store.log,
+                backend,
+                strategy,
+                on_interrupt,
+                progress,
+                clock,
+                job,
+                early_stopping,
             )
         finally:
             if owner is not None:
@@ -383,7 +391,7 @@ class Tuner:
     def _resume(
         cls,
         log: StudyLog,
-        location: str,
+        location: EventLog,
         backend: Backend | None,
         strategy: Strategy | Any | None,
         on_interrupt: str,
@@ -423,7 +431,7 @@ class Tuner:
             max_cost=d.get("max_cost"),
             max_retries=d.get("max_retries", 2),
             seed=d.get("seed"),
-            store=location,
+            store=location,  # the log as read: the resumed study reads only what it adds
             prices=d.get("prices"),
             on_interrupt=on_interrupt,
             progress=progress,
@@ -491,7 +499,7 @@ class Tuner:
                 loop.checkpoint(always=True)  # the strategy as set up (and told of any warm start)
         else:
             if early is not None:  # before the strategy is replayed: it is told partial results
-                early.adopt(log.events)
+                early.adopt(log.stopping_events())
             live = {s.job_name: s for s in self.backend.list_study_jobs()}
             loop.adopt(log, live)
             self.progress.say(

@@ -85,3 +85,19 @@ def test_events_keep_their_types_through_the_store(opener: Opener) -> None:
     assert list(Store(opener())) == [encode(e) for e in events]  # type: ignore[arg-type]
     assert replay(Store(opener())).trials[0].told
     assert isinstance(events[-1], TrialsTold)
+
+
+def test_a_loaded_log_gives_back_every_event_and_the_curves_and_stops(opener: Opener) -> None:
+    from byohpo.study.events import CurveRead, EarlyStopped
+
+    curve = CurveRead(0, "acc", ((1, 60.0, 0.3), (2, 120.0, 0.4)), time=3.5)
+    stop = EarlyStopped(0, "s-abcd1234-t00000", "median", "acc", 2, 0.4, 120.0, "below", time=3.6)
+    events = [study(), *one_trial(0, 0.5)[:2], curve, stop, *one_trial(0, 0.5)[2:]]
+    Store(opener()).record(*events)  # type: ignore[arg-type]
+    unknown = {"event": "from_a_newer_byohpo", "time": 7.0}
+    log = Store(opener()).load()
+    written = [encode(e) for e in events]  # type: ignore[arg-type]
+    assert list(log.events) == written and len(log.events) == len(written)
+    assert log.events[-1] == written[-1] and log.events[1:3] == written[1:3]
+    assert log.stopping_events() == [encode(curve), encode(stop)]
+    assert replay([*written, unknown]).events[-1] == unknown  # kept, as read
