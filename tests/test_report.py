@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from byohpo.importance import importance
-from byohpo.report import render_report, write_report
 from byohpo.results import StudyResult
+from byohpo.results.importance import importance
+from byohpo.results.report import render_report, write_report
 from tests.test_results import config, digits_study, job, study_event, two_objective_study
 
 VOID = {"meta", "img", "br", "hr", "link", "input", "col"}

@@ -90,7 +90,7 @@ def write_demo_data(directory: Path) -> dict[str, str]:
 def run_demo(strategy: str = "ga", max_jobs: int = 16, directory: str | None = None) -> int:
     """Run the demo study and print its results; returns the exit status."""
     from byohpo.fake import FakeSageMaker
-    from byohpo.report import write_report
+    from byohpo.results.report import write_report
     from byohpo.study.tuner import Tuner
 
     root = Path(directory) if directory else Path("byohpo-demo")

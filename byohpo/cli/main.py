@@ -283,7 +283,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         print(table.to_string(index=False))
     _say_damage(result.log.damage, args.study, sys.stderr)
     if args.report:
-        from byohpo.report import write_report
+        from byohpo.results.report import write_report
 
         write_report(result, args.report)
         print(f"report written to {args.report}", file=sys.stderr)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from byohpo.importance import importance
+from byohpo.results.importance import importance
 
 if TYPE_CHECKING:
     from byohpo.results import StudyResult

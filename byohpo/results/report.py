@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from byohpo.errors import MissingExtraError, UserError
-from byohpo.report_sections import (
+from byohpo.results.report_sections import (
     TABLE_STYLE,
     console_links,
     importance_html,
@@ -121,7 +121,7 @@ def _png(figure: Figure) -> str:
 
 
 def _plots_html(result: StudyResult) -> str:
-    from byohpo import plots
+    from byohpo.results import plots
 
     makers: list[tuple[str, Callable[[StudyResult], Figure]]] = [
         ("Progress", plots.plot_progress),

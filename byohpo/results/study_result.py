@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from byohpo.errors import ByohpoError, SearchSpaceError, StoreError, UserError
-from byohpo.learning_curves import STOPPING_COLUMNS, curve_table, stopping_columns
 from byohpo.objectives import Direction, Objective, objective_values
 from byohpo.pricing import job_cost
+from byohpo.results.learning_curves import STOPPING_COLUMNS, curve_table, stopping_columns
 from byohpo.space import Categorical, Continuous, Integer, SearchSpace
 from byohpo.study.store import StudyLog, TrialRecord, replay
 
@@ -118,7 +118,7 @@ class StudyResult:
     ``table()`` is the study as a DataFrame, one row per trial; ``best()``,
     ``best_config()`` and ``pareto_front()`` pick from its completed trials;
     ``generations()`` summarizes it per generation. Plots and an HTML report
-    come from :mod:`byohpo.plots` and :mod:`byohpo.report` (the ``plots`` extra).
+    come from :mod:`byohpo.results.plots` and :mod:`byohpo.results.report` (the ``plots`` extra).
 
     A result is a snapshot: it does not change when the log grows. Load it
     again (:meth:`load`) to see a running study's progress.
@@ -657,37 +657,37 @@ class StudyResult:
         return curve_table(self.log.stopping_events())
 
     def plot_progress(self, **options: Any) -> Figure:
-        """See :func:`byohpo.plots.plot_progress`."""
-        from byohpo.plots import plot_progress
+        """See :func:`byohpo.results.plots.plot_progress`."""
+        from byohpo.results.plots import plot_progress
 
         return plot_progress(self, **options)
 
     def plot_parameters(self, **options: Any) -> Figure:
-        """See :func:`byohpo.plots.plot_parameters`."""
-        from byohpo.plots import plot_parameters
+        """See :func:`byohpo.results.plots.plot_parameters`."""
+        from byohpo.results.plots import plot_parameters
 
         return plot_parameters(self, **options)
 
     def plot_pareto(self, **options: Any) -> Figure:
-        """See :func:`byohpo.plots.plot_pareto`."""
-        from byohpo.plots import plot_pareto
+        """See :func:`byohpo.results.plots.plot_pareto`."""
+        from byohpo.results.plots import plot_pareto
 
         return plot_pareto(self, **options)
 
     def plot_learning_curves(self, **options: Any) -> Figure:
-        """See :func:`byohpo.plots.plot_learning_curves`."""
-        from byohpo.plots import plot_learning_curves
+        """See :func:`byohpo.results.plots.plot_learning_curves`."""
+        from byohpo.results.plots import plot_learning_curves
 
         return plot_learning_curves(self, **options)
 
     def plot_lineage(self, **options: Any) -> Figure:
-        """See :func:`byohpo.plots.plot_lineage`."""
-        from byohpo.plots import plot_lineage
+        """See :func:`byohpo.results.plots.plot_lineage`."""
+        from byohpo.results.plots import plot_lineage
 
         return plot_lineage(self, **options)
 
     def write_report(self, path: str | os.PathLike[str]) -> Path:
-        """See :func:`byohpo.report.write_report`."""
-        from byohpo.report import write_report
+        """See :func:`byohpo.results.report.write_report`."""
+        from byohpo.results.report import write_report
 
         return write_report(self, path)
