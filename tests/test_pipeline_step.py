@@ -24,9 +24,9 @@ from byohpo.pipeline.deploy import (
     step_study_text,
 )
 from byohpo.pipeline.step import best_summary, export_results, run_step
+from byohpo.pipeline.study_toml import dump_study
 from byohpo.results import StudyResult
 from byohpo.study_file import load_study_file
-from byohpo.study_toml import dump_study
 from tests.pipeline_study import accuracy, upload_study, write_study
 from tests.test_results import two_objective_study
 

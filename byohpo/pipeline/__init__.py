@@ -5,7 +5,8 @@
 - :mod:`~byohpo.pipeline.checks`: what SageMaker would refuse in a definition;
 - :mod:`~byohpo.pipeline.deploy`: uploading the study and creating the pipeline and schedule;
 - :mod:`~byohpo.pipeline.step`: what the step's container runs;
-- :mod:`~byohpo.pipeline.commands`: the ``byohpo pipeline`` commands.
+- :mod:`~byohpo.pipeline.commands`: the ``byohpo pipeline`` commands;
+- :mod:`~byohpo.pipeline.study_toml`: the study file written back as TOML, for the step to read.
 
 The names a user's own pipeline steps need are re-exported here.
 """

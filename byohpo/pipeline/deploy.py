@@ -29,7 +29,7 @@ from byohpo.errors import BackendError, UserError
 from byohpo.job_checks import bucket_of
 from byohpo.pipeline.checks import definition_problems
 from byohpo.pipeline.definition import PipelineSettings, pipeline_definition, study_store
-from byohpo.study_toml import dump_study
+from byohpo.pipeline.study_toml import dump_study
 
 if TYPE_CHECKING:
     import boto3

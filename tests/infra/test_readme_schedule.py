@@ -21,7 +21,7 @@ from byohpo.backends.sagemaker import SageMakerBackend
 from byohpo.cli import main
 from byohpo.fake import FakeSageMaker
 from byohpo.pipeline.checks import definition_problems
-from byohpo.study_toml import dump_study
+from byohpo.pipeline.study_toml import dump_study
 from tests.infra.template import deploy_into_moto, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
