@@ -22,6 +22,7 @@ from typing import Any
 
 from byohpo.objectives import Objective
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace, Static
+from byohpo.strategies.nevergrad_optimizer import nevergrad_parametrization
 
 OPTUNA_SAMPLERS = ("tpe", "cmaes", "nsga2")
 NEVERGRAD_OPTIMIZERS = ("NGOpt", "DE", "CMA")
@@ -145,22 +146,7 @@ class NevergradSearch:
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"scipy\.optimize")
         self.space = space
         self.objectives = tuple(objectives)
-        parameters: dict[str, Any] = {}
-        for name, p in space.items():
-            if isinstance(p, Continuous):
-                if p.scaling == "linear":
-                    parameters[name] = ng.p.Scalar(lower=p.min, upper=p.max)
-                elif p.scaling == "log":
-                    parameters[name] = ng.p.Log(lower=p.min, upper=p.max)
-                else:
-                    parameters[name] = ng.p.Log(lower=1.0 - p.max, upper=1.0 - p.min)
-            elif isinstance(p, Integer):
-                kind = ng.p.Log if p.scaling == "log" else ng.p.Scalar
-                parameters[name] = kind(lower=p.min, upper=p.max).set_integer_casting()
-            elif isinstance(p, Categorical):
-                parameters[name] = ng.p.Choice(list(p.values))
-        parametrization = ng.p.Dict(**parameters)
-        parametrization.random_state.seed(seed)
+        parametrization = nevergrad_parametrization(space, seed)
         self.optimizer = ng.optimizers.registry[optimizer](
             parametrization=parametrization, budget=budget, num_workers=workers
         )

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from byohpo.errors import MissingExtraError, StrategyError
-from byohpo.space import Categorical, Config, Continuous, Integer, Static
+from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace, Static
 from byohpo.strategies import options
 from byohpo.strategies.replayed import ReplayedStrategy
 
@@ -124,24 +124,7 @@ class NevergradOptimizer(ReplayedStrategy):
         return _nevergrad().optimizers.registry[self.optimizer_name]
 
     def _parametrization(self) -> Any:
-        ng = _nevergrad()
-        parameters: dict[str, Any] = {}
-        for name, p in self.space.items():
-            if isinstance(p, Continuous):
-                if p.scaling == "linear":
-                    parameters[name] = ng.p.Scalar(lower=p.min, upper=p.max)
-                elif p.scaling == "log":
-                    parameters[name] = ng.p.Log(lower=p.min, upper=p.max)
-                else:
-                    parameters[name] = ng.p.Log(lower=1.0 - p.max, upper=1.0 - p.min)
-            elif isinstance(p, Integer):
-                kind = ng.p.Log if p.scaling == "log" else ng.p.Scalar
-                parameters[name] = kind(lower=p.min, upper=p.max).set_integer_casting()
-            elif isinstance(p, Categorical):
-                parameters[name] = ng.p.Choice(list(p.values))
-        parametrization = ng.p.Dict(**parameters)
-        parametrization.random_state.seed(self._engine_seed)
-        return parametrization
+        return nevergrad_parametrization(self.space, self._engine_seed)
 
     def _build(self, workers: int, *, probe: bool = False) -> Any:
         logging.getLogger("nevergrad").setLevel(logging.ERROR)
@@ -202,3 +185,26 @@ class NevergradOptimizer(ReplayedStrategy):
         else:
             losses = [-o.score(metrics[o.metric]) for o in self.objectives]
         self._optimizer.tell(handle, losses[0] if len(losses) == 1 else losses)
+
+
+def nevergrad_parametrization(space: SearchSpace, seed: int | None) -> Any:
+    """Nevergrad's parametrization of ``space``: log scales as ``Log``, a reverse-log scale as
+    ``Log`` of ``1 - value``, integers cast, categoricals as ``Choice``; its random state seeded."""
+    ng = _nevergrad()
+    parameters: dict[str, Any] = {}
+    for name, p in space.items():
+        if isinstance(p, Continuous):
+            if p.scaling == "linear":
+                parameters[name] = ng.p.Scalar(lower=p.min, upper=p.max)
+            elif p.scaling == "log":
+                parameters[name] = ng.p.Log(lower=p.min, upper=p.max)
+            else:
+                parameters[name] = ng.p.Log(lower=1.0 - p.max, upper=1.0 - p.min)
+        elif isinstance(p, Integer):
+            kind = ng.p.Log if p.scaling == "log" else ng.p.Scalar
+            parameters[name] = kind(lower=p.min, upper=p.max).set_integer_casting()
+        elif isinstance(p, Categorical):
+            parameters[name] = ng.p.Choice(list(p.values))
+    parametrization = ng.p.Dict(**parameters)
+    parametrization.random_state.seed(seed)
+    return parametrization
