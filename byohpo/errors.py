@@ -8,12 +8,21 @@
     │   ├── SearchSpaceError                 a parameter or space that cannot work
     │   ├── StrategyError                    unknown strategy, bad option, misuse of ask/tell
     │   ├── JobDefinitionError               a TrainingJob SageMaker would reject
-    │   └── StudyFileError                   a study file that cannot be read
+    │   ├── StudyFileError                   a study file that cannot be read
+    │   ├── StudyBusyError                   another live process runs the study
+    │   └── DamagedStudyError                resume refused: the log lost lines
     ├── MissingExtraError (also ImportError) an optional dependency is not installed
-    ├── BackendError                         SageMaker (or the fake) did not do what was asked
-    │   └── CapacityError                    no instance capacity or quota left
+    ├── BackendError                         SageMaker (or the fake) did not do what was asked;
+    │   │                                    carries operation, job_name and AWS error code
+    │   ├── CapacityError                    no instance capacity or quota left
+    │   └── JobConflictError                 a job of the trial's name belongs to another study
     ├── StudyStopped                         the study was stopped on purpose (failure policy)
+    ├── NoCompletedTrialError (also LookupError)  no trial completed, so no best one
     └── StoreError                           the study's event log cannot be read or written
+        ├── ConcurrentWriterError            another process writes the same S3 log
+        ├── DamagedLogError (also ValueError)     a line of the log cannot be read
+        ├── NewerLogError (also ValueError)  the log was written by a newer byohpo
+        └── StoreAccessError (also UserError)    permissions or disk space
 
 Every user mistake carries a message in three parts: what must hold, what was
 given, and how to fix it. The command line turns ``UserError`` into exit
@@ -95,19 +104,69 @@ class MissingExtraError(ByohpoError, ImportError):
 
 
 class BackendError(ByohpoError):
-    """SageMaker (or the fake) refused or failed a request after the retries allowed."""
+    """SageMaker (or the fake) refused or failed a request after the retries allowed.
+
+    ``operation`` is the API call (``"CreateTrainingJob"``), ``job_name`` the
+    training job it was about, and ``code`` AWS's error code
+    (``"ValidationException"``), each None when not known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        job_name: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.job_name = job_name
+        self.code = code
 
 
 class CapacityError(BackendError):
     """No instance capacity or quota is left for another training job right now."""
 
 
+class JobConflictError(BackendError):
+    """A job of the trial's name exists but belongs to another study or trial."""
+
+
 class StudyStopped(ByohpoError):
     """The study stopped itself, for example because most of a generation failed the same way."""
 
 
+class NoCompletedTrialError(ByohpoError, LookupError):
+    """The study has no completed trial with a value for every objective, so no best trial."""
+
+
+class StudyBusyError(UserError):
+    """The study is being run by another live process."""
+
+
+class DamagedStudyError(UserError):
+    """The study's log has lines that cannot be read; resuming could lose or repeat work."""
+
+
 class StoreError(ByohpoError):
     """The study's event log cannot be read or written."""
+
+
+class ConcurrentWriterError(StoreError):
+    """Another process is running the same study and writing its log."""
+
+
+class DamagedLogError(StoreError, ValueError):
+    """A line of a study's log cannot be read."""
+
+
+class NewerLogError(StoreError, ValueError):
+    """The log was written by a newer byohpo than this one."""
+
+
+class StoreAccessError(StoreError, UserError):
+    """The study's log or directory cannot be read or written (permissions, disk space)."""
 
 
 def require_extra(module: str, package: str, extra: str, purpose: str) -> object:

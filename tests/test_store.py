@@ -8,9 +8,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from byohpo.errors import ConcurrentWriterError, NewerLogError
 from byohpo.study import s3_log
-from byohpo.study.events import NewerLogError, ResultRecorded, TrialsAsked
-from byohpo.study.s3_log import ConcurrentWriterError, S3EventLog
+from byohpo.study.events import ResultRecorded, TrialsAsked
+from byohpo.study.s3_log import S3EventLog
 from byohpo.study.store import LocalEventLog, Store, replay
 
 from .study.events_for_tests import one_trial, spec, study

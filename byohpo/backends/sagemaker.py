@@ -36,7 +36,13 @@ from byohpo.backends.request import (
 from byohpo.backends.retry import RetryingCaller, RetryPolicy, client_config, error_code
 from byohpo.backends.source import content_digest, pack_source
 from byohpo.clock import Clock, WallClock
-from byohpo.errors import BackendError, CapacityError, JobDefinitionError, UserError
+from byohpo.errors import (
+    BackendError,
+    CapacityError,
+    JobConflictError,
+    JobDefinitionError,
+    UserError,
+)
 from byohpo.images import training_image
 from byohpo.job import TrainingJob
 from byohpo.job_checks import bucket_of
@@ -57,10 +63,6 @@ CREATION_TIME_SLACK = timedelta(minutes=10)
 
 STUDY_ID_TAG = "byohpo:study-id"
 """The tag holding the unique id of the study a job belongs to."""
-
-
-class JobConflictError(BackendError):
-    """A job of the trial's name exists but belongs to another study or trial."""
 
 
 class SageMakerBackend(Backend):

@@ -158,7 +158,7 @@ def summary_table(compared: Sequence[ComparedStudy]) -> pd.DataFrame:
     """One row per run: its study, jobs, cost, best objective and best configuration."""
     import pandas as pd
 
-    from byohpo.results import NoCompletedTrialError
+    from byohpo.errors import NoCompletedTrialError
 
     rows: list[dict[str, Any]] = []
     for run in compared:

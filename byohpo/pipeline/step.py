@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from byohpo.errors import UserError
-from byohpo.results import NoCompletedTrialError
+from byohpo.errors import NoCompletedTrialError, UserError
 from byohpo.study.store import Store
 from byohpo.study.tuner import STUDY_NAME, Tuner
 from byohpo.study_file import load_study_file

@@ -1,7 +1,9 @@
 """A study's results: the one place that builds DataFrames from a study's record.
 
-- :mod:`~byohpo.results.study_result`: :class:`StudyResult`, the table, the best trial or
-  Pareto set, lineage;
+- :mod:`~byohpo.results.study_result`: :class:`StudyResult`, the one object users hold;
+- :mod:`~byohpo.results.trials_table`: the trials table, its columns and types;
+- :mod:`~byohpo.results.pareto`, :mod:`~byohpo.results.generations`,
+  :mod:`~byohpo.results.summary`: the best trials, generations and lineages, summaries;
 - :mod:`~byohpo.results.learning_curves`: curves and early stops as tables;
 - :mod:`~byohpo.results.importance`: hyperparameter importance;
 - :mod:`~byohpo.results.plots`: figures (the ``plots`` extra);
@@ -10,6 +12,8 @@
 
 from __future__ import annotations
 
-from byohpo.results.study_result import NoCompletedTrialError, StudyResult, pareto_mask
+from byohpo.errors import NoCompletedTrialError
+from byohpo.results.pareto import pareto_mask
+from byohpo.results.study_result import StudyResult
 
 __all__ = ["NoCompletedTrialError", "StudyResult", "pareto_mask"]

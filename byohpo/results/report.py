@@ -169,7 +169,7 @@ def _space_html(result: StudyResult) -> str:
 
 
 def _best_html(result: StudyResult) -> str:
-    from byohpo.results import NoCompletedTrialError
+    from byohpo.errors import NoCompletedTrialError
 
     try:
         if len(result.objectives) == 1:

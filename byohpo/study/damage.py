@@ -14,17 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from byohpo.errors import UserError
+from byohpo.errors import DamagedStudyError, UserError
 from byohpo.study.local_log import LocalEventLog
 from byohpo.study.ownership import holder
 from byohpo.study.state import StudyLog
 from byohpo.study.store import Store
 
 ASIDE_NAME = "events.damaged.jsonl"
-
-
-class DamagedStudyError(UserError):
-    """The study's log has lines that cannot be read; resuming could lose or repeat work."""
 
 
 def refuse_damaged(log: StudyLog, study: str) -> None:

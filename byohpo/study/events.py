@@ -40,22 +40,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-from byohpo.errors import StoreError, UserError
+from byohpo.errors import DamagedLogError, NewerLogError
 
 FORMAT_VERSION = 2
 """The format this byohpo writes; it reads this one and every older one."""
-
-
-class DamagedLogError(StoreError, ValueError):
-    """A line of a study's log cannot be read."""
-
-
-class NewerLogError(StoreError, ValueError):
-    """The log was written by a newer byohpo than this one."""
-
-
-class StoreAccessError(StoreError, UserError):
-    """The study's log or directory cannot be read or written (permissions, disk space)."""
 
 
 def _text(value: Any) -> str | None:

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from byohpo.study.events import Event, StoreAccessError, as_event, dumps
+from byohpo.errors import StoreAccessError
+from byohpo.study.events import Event, as_event, dumps
 from byohpo.study.reading import Reading, parse_lines
 
 LOG_NAME = "events.jsonl"

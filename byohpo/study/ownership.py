@@ -16,13 +16,9 @@ import time
 from pathlib import Path
 from typing import IO
 
-from byohpo.errors import UserError
+from byohpo.errors import StudyBusyError
 
 LOCK_NAME = "run.lock"
-
-
-class StudyBusyError(UserError):
-    """The study is being run by another live process."""
 
 
 class StudyClaim:

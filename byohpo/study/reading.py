@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from byohpo.study.events import DamagedLogError, Event, NewerLogError, decode
+from byohpo.errors import DamagedLogError, NewerLogError
+from byohpo.study.events import Event, decode
 
 SHOWN = 120
 """Characters of a damaged line quoted in messages."""

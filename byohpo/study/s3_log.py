@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from byohpo.errors import StoreError
+from byohpo.errors import ConcurrentWriterError, StoreError
 from byohpo.study.events import Event, JobSubmitted, TrialsAsked, as_event, dumps
 from byohpo.study.reading import Reading, parse_lines
 
@@ -36,10 +36,6 @@ _SEGMENT = re.compile(r"events/(\d{12})\.jsonl$")
 _CHUNK = re.compile(r"chunks/(\d{12})-(\d{12})\.jsonl$")
 _RETRIES = 5
 _RUNNING_KINDS = (TrialsAsked.KIND, JobSubmitted.KIND)
-
-
-class ConcurrentWriterError(StoreError):
-    """Another process is running the same study and writing its log."""
 
 
 @dataclass(frozen=True)

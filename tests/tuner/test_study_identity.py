@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import byohpo
-from byohpo.backends.sagemaker import JobConflictError
-from byohpo.study.ownership import StudyBusyError, claim
+from byohpo.errors import JobConflictError, StudyBusyError
+from byohpo.study.ownership import claim
 from byohpo.trial import LaunchRequest
 
 from .conftest import instant_fake, quadratic, study
