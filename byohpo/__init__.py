@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "JobStatus": "byohpo.trial",
     "Suggestion": "byohpo.strategies.suggestion",
     "HyperparameterTuner": "byohpo.sdk.tuner",
+    "MemoryEventLog": "byohpo.study.store",
 }
 
 __all__ = [*sorted(_EXPORTS), "errors", "stopping", "strategies"]
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from byohpo.simulator import Simulator
     from byohpo.space import Categorical, Continuous, Integer, SearchSpace, Static
     from byohpo.strategies.suggestion import Suggestion
+    from byohpo.study.store import MemoryEventLog
     from byohpo.study.tuner import Tuner
     from byohpo.trial import JobStatus
 

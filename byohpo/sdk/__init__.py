@@ -8,3 +8,20 @@
 
 Nothing here is imported by ``import byohpo``; the tuner is imported when first named.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["HyperparameterTuner", "default_backend"]
+
+if TYPE_CHECKING:
+    from byohpo.sdk.tuner import HyperparameterTuner, default_backend
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, because byohpo.job reads SDK objects through byohpo.sdk.conversion.
+    if name not in __all__:
+        raise AttributeError(f"module 'byohpo.sdk' has no attribute {name!r}")
+    return getattr(importlib.import_module("byohpo.sdk.tuner"), name)
