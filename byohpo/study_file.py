@@ -3,7 +3,8 @@
 ::
 
     [study]        name, strategy, mode, max_jobs, max_parallel_jobs, seed, max_runtime,
-                   max_cost, max_retries, store, and the strategy's own options
+                   max_cost, max_retries, store, warm_start (earlier studies' names or
+                   directories, or { tuning_job = "..." }), and the strategy's own options
     [objective]    metric, direction            (or [objectives]: metric = "maximize", ...)
     [job]          the TrainingJob fields; metric_definitions as a table
     [space]        one inline table per parameter
@@ -49,6 +50,7 @@ STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
     "on_interrupt": str,
     "poll_interval": (int, float),
     "early_stopping": str,
+    "warm_start": (list, str),
 }
 TABLES = (
     "study",
@@ -379,6 +381,15 @@ def _check_value(key: str, value: Any, where: str) -> None:
             path=where,
             key="study.on_interrupt",
         )
+    if key == "warm_start":
+        from byohpo.study.warm_start import warm_start_sources
+
+        try:
+            warm_start_sources(value)
+        except UserError as exc:
+            raise StudyFileError(
+                exc.must, exc.got, exc.fix, path=where, key="study.warm_start"
+            ) from None
     if key in POSITIVE_KEYS and (not math.isfinite(value) or value <= 0):
         raise StudyFileError(
             f"must be a positive number of {POSITIVE_KEYS[key]}",
