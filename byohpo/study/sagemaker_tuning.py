@@ -244,6 +244,9 @@ class SageMakerTuningRun:
             "ParameterRanges": parameter_ranges(self.space),
             "TrainingJobEarlyStoppingType": "Off",
         }
+        strategy_config = self.strategy.strategy_config()
+        if strategy_config is not None:
+            config["StrategyConfig"] = strategy_config
         seed = self.strategy.seed if self.strategy.seed is not None else self.seed
         if seed is not None:
             config["RandomSeed"] = int(seed)

@@ -170,3 +170,28 @@ def test_byohpo_stop_stops_the_tuning_job_a_study_left_running(
         result = byohpo.Tuner.resume("sm-left", backend=fake, progress=False)
     assert result.stop_reason == "stopped: the tuning job was stopped"
     assert set(result.table()["status"]) == {"Stopped"}
+
+
+def test_hyperbands_resources_are_its_options_checked_before_anything_is_created(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace
+) -> None:
+    options = {"min_resource": 1, "max_resource": 27}
+    tuner = _tuner(
+        job, space, instant_fake(), strategy="sagemaker:hyperband", strategy_options=options
+    )
+    assert tuner.definition()["strategy_options"] == {"algorithm": "hyperband", **options}
+    with pytest.raises(StrategyError, match="min_resource <= max_resource"):
+        _tuner(
+            job, space, instant_fake(), strategy="sagemaker:hyperband",
+            strategy_options={"min_resource": 9, "max_resource": 3},
+        )  # fmt: skip
+    with pytest.raises(StrategyError, match="options of SageMaker's Hyperband only"):
+        _tuner(
+            job, space, instant_fake(), strategy="sagemaker:bayesian",
+            strategy_options={"max_resource": 3},
+        )  # fmt: skip
+    with pytest.raises(StrategyError, match="min_resource"):
+        _tuner(
+            job, space, instant_fake(), strategy="sagemaker:hyperband",
+            strategy_options={"min_resource": 0},
+        )  # fmt: skip
