@@ -245,3 +245,21 @@ def test_status_says_how_many_earlier_trials_were_used(
     assert main(["status", "told"]) == 0
     out = capsys.readouterr().out
     assert "warm start from study earlier: 12 of 12 completed trials used" in out
+
+
+def test_a_crash_before_the_first_checkpoint_resumes_with_the_warm_start(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    _earlier(job, space)
+    with instant_fake(metrics_fn=_metrics) as fake:
+        first = study(
+            job, space, fake, "early-crash", strategy="bo", max_jobs=4, max_parallel_jobs=2,
+            seed=4, warm_start=["earlier"],
+        ).run().table()  # fmt: skip
+        log = studies / "early-crash" / "events.jsonl"
+        lines = log.read_text().splitlines()
+        warm_line = next(i for i, line in enumerate(lines) if '"event":"warm_start"' in line)
+        log.write_text("\n".join(lines[: warm_line + 1]) + "\n")  # no checkpoint, no job yet
+        resumed = byohpo.Tuner.resume("early-crash", backend=fake, progress=False)
+    columns = ["trial_id", "x", "y", "kind"]
+    assert resumed.table()[columns].equals(first[columns])  # told again, exactly once
