@@ -189,6 +189,8 @@ def _study(source: WarmStartSource) -> _Found | None:
 
 def _tuning_job(source: WarmStartSource, backend: Backend) -> _Found | None:
     request = getattr(backend, "request", None)
+    if not callable(request) and source.kind is None:
+        return None  # not a study, and tuning jobs cannot be looked up here
     if not callable(request):
         raise UserError(
             "a warm start from a SageMaker tuning job reads it from SageMaker",

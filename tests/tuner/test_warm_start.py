@@ -263,3 +263,21 @@ def test_a_crash_before_the_first_checkpoint_resumes_with_the_warm_start(
         resumed = byohpo.Tuner.resume("early-crash", backend=fake, progress=False)
     columns = ["trial_id", "x", "y", "kind"]
     assert resumed.table()[columns].equals(first[columns])  # told again, exactly once
+
+
+def test_a_simulated_study_warm_starts_from_an_earlier_simulated_one(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    def simulator() -> byohpo.Simulator:
+        return byohpo.Simulator(_metrics, duration=600, seed=0)
+
+    options = {"max_parallel_jobs": 2, "seed": 3}
+    study(job, space, simulator(), "sim-earlier", strategy="random", max_jobs=8, **options).run()
+    with pytest.raises(UserError, match="no study log at"):
+        study(job, space, simulator(), "sim-typo", strategy="bo", warm_start="sim-earlie").run()
+    warm = study(
+        job, space, simulator(), "sim-warm", strategy="bo", max_jobs=2, warm_start="sim-earlier",
+        **options,
+    ).run()  # fmt: skip
+    assert len(warm.table()) == 2
+    assert _warm_event("sim-warm", studies)["sources"][0]["used"] == 8
