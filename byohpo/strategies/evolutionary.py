@@ -54,6 +54,7 @@ from byohpo.errors import StrategyError
 from byohpo.space import Config
 from byohpo.strategies import options
 from byohpo.strategies.base import PriorTrial, Strategy
+from byohpo.strategies.seeding import best_first
 from byohpo.strategies.snapshots import (
     check_header,
     check_json,
@@ -115,19 +116,6 @@ class _Member:
 
 def _digest(key: str) -> str:
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
-
-
-def _rank(member: _Member, members: list[_Member]) -> tuple[int, float]:
-    """Best first: members dominated by fewer others, then the better first objective."""
-    scores = member.scores or []
-    dominated_by = sum(
-        1
-        for other in members
-        if other.scores is not None
-        and all(o >= s for o, s in zip(other.scores, scores, strict=True))
-        and other.scores != scores
-    )
-    return dominated_by, -scores[0] if scores else 0.0
 
 
 class EvolutionaryStrategy(Strategy):
@@ -286,17 +274,12 @@ class EvolutionaryStrategy(Strategy):
             )
         members = []
         for trial in trials:
-            scores = self._scores(trial.metrics)
-            if scores is None:
-                continue  # only results can seed a population
-            candidate = self.space.to_unit(trial.config)
-            candidate += self._generate()[len(candidate) :]  # an algorithm's own genes (ES)
-            config, key = self._decode(candidate)
-            members.append(_Member(candidate, config, key, asked=True, told=True, scores=scores))
-        if len(self.objectives) == 1:
-            members.sort(key=lambda m: -m.scores[0] if m.scores else 0.0)
-        else:
-            members.sort(key=lambda m: _rank(m, members))
+            if (scores := self._scores(trial.metrics)) is not None:  # only results seed
+                candidate = self.space.to_unit(trial.config)
+                candidate += self._generate()[len(candidate) :]  # an algorithm's own genes (ES)
+                config, key = self._decode(candidate)
+                members.append(_Member(candidate, config, key, True, True, scores))
+        members = [members[i] for i in best_first([m.scores or [] for m in members])]
         self._members = members
         self._seen.update(_digest(m.key) for m in members)
         return min(len(members), self._size) if self._size is not None else len(members)
