@@ -235,6 +235,8 @@ def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None
             )
     args: dict[str, Any] = {}
     args.update(_study_table(data["study"], where))
+    if "warm_start" in args:
+        args["warm_start"] = _relative_to_file(args["warm_start"], base)
     args.update(_objectives(data, where))
     args["space"] = _space(data["space"], where)
     args["job"] = _job(data["job"], where, base)
@@ -255,6 +257,20 @@ def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None
     _check_strategy(study, data["study"], where)
     _check_early_stopping(study, data, where)
     return study
+
+
+def _relative_to_file(sources: Any, base: Path | None) -> Any:
+    """Warm-start sources given as relative directories start at the file, as source_dir
+    does; names, absolute paths and ``s3://`` stores are kept as written."""
+    if base is None:
+        return sources
+    items = [sources] if isinstance(sources, str) else list(sources)
+    return [
+        str(base / item)
+        if isinstance(item, str) and "/" in item and not item.startswith(("s3://", "/"))
+        else item
+        for item in items
+    ]
 
 
 def _check_early_stopping(study: StudyFile, data: Mapping[str, Any], where: str) -> None:

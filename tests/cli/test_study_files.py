@@ -139,3 +139,17 @@ def test_a_warm_start_from_a_study_that_does_not_exist_exits_2_before_any_job(
     assert "'gone'" in err
     assert "Traceback" not in err
     assert not list((tmp_path / "studies").rglob("events.jsonl"))  # the study never started
+
+
+def test_a_warm_start_directory_is_relative_to_the_study_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = edit(
+        BASE,
+        'strategy = "ga"',
+        'strategy = "ga"\nwarm_start = ["old/digits-ga", "digits-ga", { tuning_job = "t" }]',
+    )
+    path = write(tmp_path, text)
+    monkeypatch.chdir(tmp_path.parent)  # run from elsewhere: the directory is still found
+    sources = load_study_file(path).tuner_args["warm_start"]
+    assert sources == [str(tmp_path / "old" / "digits-ga"), "digits-ga", {"tuning_job": "t"}]
