@@ -71,6 +71,7 @@ clean:
 # Benchmarks (docs/benchmarks.md), each writing CSV and a figure to benchmarks/results/. The peer
 # libraries (Optuna, Nevergrad) are a benchmark-only extra.
 .PHONY: bench bench-quality bench-orchestration bench-time bench-memory bench-stopping
+.PHONY: bench-warm-start
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
@@ -98,3 +99,5 @@ bench-memory: $(STAMP)
 	$(BIN)/python -m benchmarks.memory
 bench-stopping: $(STAMP)
 	$(BIN)/python -m benchmarks.early_stopping
+bench-warm-start: $(STAMP)
+	nice $(BIN)/python -m benchmarks.warm_start

@@ -3,7 +3,8 @@
 ::
 
     [study]        name, strategy, mode, max_jobs, max_parallel_jobs, seed, max_runtime,
-                   max_cost, max_retries, store, and the strategy's own options
+                   max_cost, max_retries, store, warm_start (earlier studies' names or
+                   directories, or { tuning_job = "..." }), and the strategy's own options
     [objective]    metric, direction            (or [objectives]: metric = "maximize", ...)
     [job]          the TrainingJob fields; metric_definitions as a table
     [space]        one inline table per parameter
@@ -49,6 +50,7 @@ STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
     "on_interrupt": str,
     "poll_interval": (int, float),
     "early_stopping": str,
+    "warm_start": (list, str),
 }
 TABLES = (
     "study",
@@ -233,6 +235,8 @@ def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None
             )
     args: dict[str, Any] = {}
     args.update(_study_table(data["study"], where))
+    if "warm_start" in args:
+        args["warm_start"] = _relative_to_file(args["warm_start"], base)
     args.update(_objectives(data, where))
     args["space"] = _space(data["space"], where)
     args["job"] = _job(data["job"], where, base)
@@ -253,6 +257,20 @@ def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None
     _check_strategy(study, data["study"], where)
     _check_early_stopping(study, data, where)
     return study
+
+
+def _relative_to_file(sources: Any, base: Path | None) -> Any:
+    """Warm-start sources given as relative directories start at the file, as source_dir
+    does; names, absolute paths and ``s3://`` stores are kept as written."""
+    if base is None:
+        return sources
+    items = [sources] if isinstance(sources, str) else list(sources)
+    return [
+        str(base / item)
+        if isinstance(item, str) and "/" in item and not item.startswith(("s3://", "/"))
+        else item
+        for item in items
+    ]
 
 
 def _check_early_stopping(study: StudyFile, data: Mapping[str, Any], where: str) -> None:
@@ -379,6 +397,15 @@ def _check_value(key: str, value: Any, where: str) -> None:
             path=where,
             key="study.on_interrupt",
         )
+    if key == "warm_start":
+        from byohpo.study.warm_start import warm_start_sources
+
+        try:
+            warm_start_sources(value)
+        except UserError as exc:
+            raise StudyFileError(
+                exc.must, exc.got, exc.fix, path=where, key="study.warm_start"
+            ) from None
     if key in POSITIVE_KEYS and (not math.isfinite(value) or value <= 0):
         raise StudyFileError(
             f"must be a positive number of {POSITIVE_KEYS[key]}",

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from byohpo.cli.aws_settings import aws_session, aws_setup_message
 from byohpo.cli.compare import add_compare_parser, cmd_compare
@@ -241,6 +241,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"study {result.name}: {len(table)} trials, as the study recorded them")
     for status, count in table["status"].value_counts().items():
         print(f"  {status}: {count}")
+    _say_warm_start(result, sys.stdout)
     flying = [
         t for t in result.log.trials.values() if t.submitted and not t.has_result and t.job_name
     ]
@@ -270,6 +271,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _say_warm_start(result: Any, stream: TextIO) -> None:
+    """The earlier trials the study started from, per source (none: nothing said)."""
+    from byohpo.study.warm_start import describe, recorded_warm_start
+
+    told = recorded_warm_start(result.log)
+    for line in describe(told) if told is not None else []:
+        print(line, file=stream)
+
+
 def cmd_results(args: argparse.Namespace) -> int:
     if args.report:
         _check_writable_file(args.report, "the report")
@@ -282,6 +292,7 @@ def cmd_results(args: argparse.Namespace) -> int:
     else:
         print(table.to_string(index=False))
     _say_damage(result.log.damage, args.study, sys.stderr)
+    _say_warm_start(result, sys.stderr)
     if args.report:
         from byohpo.results.report import write_report
 

@@ -221,3 +221,67 @@ def channels_from_sdk(items: Any) -> dict[str, str]:
 def _user_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
     """Drop the ``sagemaker_*`` values an SDK adds for itself; byohpo sets its own."""
     return {k: v for k, v in values.items() if not str(k).lower().startswith("sagemaker_")}
+
+
+def warm_start_parents(config: Any) -> list[str]:
+    """The parent tuning jobs of the SDK's ``WarmStartConfig`` (v2 ``parents``; v3 or the
+    API's ``ParentHyperParameterTuningJobs``), as byohpo warm-start sources: each is a
+    byohpo study of that name if there is one (the drop-in tuner's tuning jobs are
+    studies), else a SageMaker tuning job. Both warm-start types read the parents'
+    completed trials and fit them into the new ranges."""
+    if config is None:
+        return []
+    parents = _value(config, "parents")
+    if parents is None:
+        parents = _value(config, "parent_hyper_parameter_tuning_jobs")
+    if parents is None and isinstance(config, Mapping):
+        parents = config.get("ParentHyperParameterTuningJobs")
+    if isinstance(parents, str) or not isinstance(parents, list | tuple | set | frozenset):
+        raise JobDefinitionError(
+            "warm_start_config must be a WarmStartConfig naming its parent tuning jobs",
+            repr(config)[:200],
+            "Pass WarmStartConfig(WarmStartTypes.TRANSFER_LEARNING, parents={'my-tuning-job'}).",
+        )
+    names = []
+    for parent in parents:
+        name = parent if isinstance(parent, str) else None
+        if name is None:
+            name = _value(parent, "hyper_parameter_tuning_job_name")
+        if name is None and isinstance(parent, Mapping):
+            name = parent.get("HyperParameterTuningJobName")
+        if not isinstance(name, str) or not name:
+            raise JobDefinitionError(
+                "each parent of warm_start_config is a tuning job's name",
+                repr(parent)[:200],
+                "Name the earlier tuning jobs (or byohpo studies) to start from.",
+            )
+        names.append(name)
+    return sorted(set(names))
+
+
+def hyperband_options(config: Any, strategy: str | None) -> dict[str, int]:
+    """The SDK's ``StrategyConfig(hyperband_strategy_config=HyperbandStrategyConfig(...))``
+    (or the API's dict) as the ``sagemaker:hyperband`` strategy's options."""
+    if config is None:
+        return {}
+    hyperband = _value(config, "hyperband_strategy_config")
+    if hyperband is None and isinstance(config, Mapping):
+        hyperband = config.get("HyperbandStrategyConfig")
+    if hyperband is None or strategy != "sagemaker:hyperband":
+        raise JobDefinitionError(
+            "strategy_config is SageMaker's Hyperband configuration, for strategy='Hyperband'",
+            f"{config!r}"[:200] + f" with strategy={strategy!r}",
+            "Pass StrategyConfig(hyperband_strategy_config=HyperbandStrategyConfig(...)) with "
+            "strategy='Hyperband', or leave strategy_config out.",
+        )
+    found = {}
+    for option, attribute, key in (
+        ("min_resource", "min_resource", "MinResource"),
+        ("max_resource", "max_resource", "MaxResource"),
+    ):
+        value = _value(hyperband, attribute)
+        if value is None and isinstance(hyperband, Mapping):
+            value = hyperband.get(key)
+        if value is not None:
+            found[option] = value
+    return found

@@ -24,7 +24,12 @@ from byohpo.errors import UserError
 from byohpo.objectives import Objective
 from byohpo.results import StudyResult
 from byohpo.sdk.analytics import TuningAnalytics, sdk_description
-from byohpo.sdk.conversion import channels_from_sdk, metric_definitions_from_sdk
+from byohpo.sdk.conversion import (
+    channels_from_sdk,
+    hyperband_options,
+    metric_definitions_from_sdk,
+    warm_start_parents,
+)
 from byohpo.space import Categorical, SearchSpace
 from byohpo.study.store import Store
 from byohpo.study.tuner import Tuner, study_location
@@ -64,10 +69,8 @@ def default_backend(backend: Backend) -> Iterator[Backend]:
 
 
 _UNSUPPORTED = {
-    "strategy_config": "byohpo's strategies take their options by name (strategy_options=)",
     "completion_criteria_config": "byohpo stops at max_jobs, max_runtime or max_cost",
     "autotune": "give explicit ranges",
-    "warm_start_config": "not yet supported by the drop-in tuner",
 }
 
 
@@ -190,8 +193,6 @@ class HyperparameterTuner:
         max_cost: float | None = None,
     ) -> None:
         given = {
-            "warm_start_config": warm_start_config,
-            "strategy_config": strategy_config,
             "completion_criteria_config": completion_criteria_config,
             "autotune": autotune,
         }
@@ -264,8 +265,12 @@ class HyperparameterTuner:
         self.backend = backend if backend is not None else _DEFAULT_BACKEND.get()
         self.store = store
         self.progress = progress
-        self.strategy_options = dict(strategy_options or {})
+        self.strategy_options = {
+            **hyperband_options(strategy_config, self.strategy),
+            **dict(strategy_options or {}),
+        }
         self.max_cost = max_cost
+        self.warm_start = warm_start_parents(warm_start_config)
         self.latest_tuning_job: str | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -334,6 +339,8 @@ class HyperparameterTuner:
             tuner_options["strategy"] = self.strategy
         if self.early_stopping is not None:
             tuner_options["early_stopping"] = self.early_stopping
+        if self.warm_start:
+            tuner_options["warm_start"] = self.warm_start
         self._tuner = Tuner(
             job,
             self.space,

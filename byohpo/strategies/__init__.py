@@ -32,7 +32,7 @@ from typing import Any
 from byohpo.errors import StrategyError
 from byohpo.strategies.annealing import SimulatedAnnealing
 from byohpo.strategies.automatic import AutoStrategy
-from byohpo.strategies.base import SNAPSHOT_FORMAT, Strategy
+from byohpo.strategies.base import SNAPSHOT_FORMAT, PriorTrial, Strategy
 from byohpo.strategies.bayesian import BayesianOptimization
 from byohpo.strategies.evolution_strategy import EvolutionStrategy
 from byohpo.strategies.evolutionary import EvolutionaryStrategy
@@ -70,6 +70,7 @@ __all__ = [
     "ParetoStrategy",
     "ParticleSwarm",
     "PopulationBasedTraining",
+    "PriorTrial",
     "RandomSearch",
     "ReplayedStrategy",
     "SageMakerTuner",

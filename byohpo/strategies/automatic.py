@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from byohpo.errors import StrategyError
 from byohpo.space import Config
 from byohpo.strategies import options
-from byohpo.strategies.base import Strategy
+from byohpo.strategies.base import PriorTrial, Strategy
 from byohpo.strategies.bayesian import BayesianOptimization
 from byohpo.strategies.genetic import DifferentialEvolution
 from byohpo.strategies.model_features import ModelFeatures
@@ -131,6 +131,10 @@ class AutoStrategy(Strategy):
     def tell(self, config: Config, metrics: Mapping[str, float] | None) -> None:
         """Tell the chosen strategy."""
         self.strategy.tell(config, metrics)
+
+    def warm_start(self, trials: Sequence[PriorTrial]) -> int:
+        """The chosen strategy's warm start."""
+        return self.strategy.warm_start(trials)
 
     def snapshot(self) -> dict[str, Any]:
         """The choice, why, and the chosen strategy's own snapshot."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from byohpo.errors import StrategyError
@@ -37,6 +38,15 @@ from byohpo.space import Config, SearchSpace
 
 SNAPSHOT_FORMAT = 1
 """Version of the JSON written by :meth:`Strategy.snapshot`; bumped on incompatible change."""
+
+
+@dataclass(frozen=True)
+class PriorTrial:
+    """A completed trial of an earlier study, as a warm start hands it to a strategy: a
+    configuration of this study's space, and the metrics its job reported."""
+
+    config: Config
+    metrics: Mapping[str, float] = field(default_factory=dict)
 
 
 class Strategy(ABC):
@@ -131,6 +141,16 @@ class Strategy(ABC):
     @abstractmethod
     def tell(self, config: Config, metrics: Mapping[str, float] | None) -> None:
         """The result of an asked configuration; ``None`` when its job failed."""
+
+    def warm_start(self, trials: Sequence[PriorTrial]) -> int:
+        """Learn from earlier studies' completed trials, once, before the first :meth:`ask`;
+        returns how many it used. They were never asked, so they are not told.
+
+        The default uses none (a strategy whose results do not steer it, such as
+        random search); population strategies seed their population with the
+        best, model-based ones add them to their observations.
+        """
+        return 0
 
     # -- persistence -------------------------------------------------------------------
     @abstractmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from byohpo.errors import StrategyError
 from byohpo.space import Categorical, Config
 from byohpo.strategies import acquisition, options
-from byohpo.strategies.base import Strategy
+from byohpo.strategies.base import PriorTrial, Strategy
 from byohpo.strategies.gaussian_process import GaussianProcess, Hyperparameters
 from byohpo.strategies.model_features import ModelFeatures
 from byohpo.strategies.snapshots import check_header, check_json, header
@@ -149,6 +149,22 @@ class BayesianOptimization(Strategy):
             repr(dict(config)),
             "Tell each asked configuration exactly once, with the dict ask() returned.",
         )
+
+    def warm_start(self, trials: Sequence[PriorTrial]) -> int:
+        """Add earlier trials' results to the observations the model is fitted to (they also
+        count toward the initial space-filling points, so enough of them skip it)."""
+        self._require_setup()
+        used = 0
+        for trial in trials:
+            scores = self._scores(trial.metrics)
+            if scores is None:
+                continue
+            point = self._features.snap(np.array([self.space.to_unit(trial.config)]))[0]
+            self._observations.append(_Observation(tuple(float(x) for x in point), tuple(scores)))
+            self._seen.add(_digest(self._config_key(trial.config)))
+            used += 1
+        self._asked += used
+        return used
 
     # -- choosing points ----------------------------------------------------------------
     def _novel(self, point: Array, taken: set[bytes]) -> bool:

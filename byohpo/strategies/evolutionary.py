@@ -43,7 +43,7 @@ import hashlib
 import logging
 import random
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -53,7 +53,8 @@ from inspyred.ec import emo
 from byohpo.errors import StrategyError
 from byohpo.space import Config
 from byohpo.strategies import options
-from byohpo.strategies.base import Strategy
+from byohpo.strategies.base import PriorTrial, Strategy
+from byohpo.strategies.seeding import best_first
 from byohpo.strategies.snapshots import (
     check_header,
     check_json,
@@ -231,7 +232,7 @@ class EvolutionaryStrategy(Strategy):
         if self._size is None:
             self._size = max(self._default_size(n), self.min_population)
             self._args.update(self._arguments(self._size))
-        if not self._members:
+        if not self._members or self._generation < 0:  # (members: a warm start's, told)
             self._breed()
         fresh = [member for member in self._members if not member.asked][:n]
         for member in fresh:
@@ -261,21 +262,47 @@ class EvolutionaryStrategy(Strategy):
         if all(member.told for member in self._members):
             self._complete()
 
+    def warm_start(self, trials: Sequence[PriorTrial]) -> int:
+        """Seed the initial population with earlier trials (the best first, as many as the
+        population holds); the rest of it is drawn as usual. Before the first ask only."""
+        self._require_setup()
+        if self._generation >= 0 or self._members:
+            raise StrategyError(
+                "warm_start() comes before the first ask()",
+                f"a warm start at generation {self._generation}",
+                "Warm start a freshly set-up strategy.",
+            )
+        members = []
+        for trial in trials:
+            if (scores := self._scores(trial.metrics)) is not None:  # only results seed
+                candidate = self.space.to_unit(trial.config)
+                candidate += self._generate()[len(candidate) :]  # an algorithm's own genes (ES)
+                config, key = self._decode(candidate)
+                members.append(_Member(candidate, config, key, True, True, scores))
+        members = [members[i] for i in best_first([m.scores or [] for m in members])]
+        self._members = members
+        self._seen.update(_digest(m.key) for m in members)
+        return min(len(members), self._size) if self._size is not None else len(members)
+
     # -- the generation loop ----------------------------------------------------------
     def _breed(self) -> None:
         if self._generation < 0:
             assert self._size is not None
             parents: list[Any] = []
-            candidates = [self._generate() for _ in range(self._size)]
+            prior = self._members[: self._size]  # a warm start's trials, already told
+            candidates = [self._generate() for _ in range(self._size - len(prior))]
         else:
-            parents, candidates = self._vary()
+            prior, (parents, candidates) = [], self._vary()
         self._generation += 1
         self._parents = parents
-        self._members = []
+        self._members = list(prior)
         for candidate in candidates:
             config, key = self._novel(candidate)
             self._seen.add(_digest(key))
             self._members.append(_Member(candidate, config, key))
+        if self._members and all(member.told for member in self._members):
+            self._complete()  # a population wholly warm-started: breed from it at once
+            self._breed()
 
     def _decode(self, candidate: list[float]) -> tuple[Config, str]:
         config = self.space.from_unit(candidate[: self.space.dimension])

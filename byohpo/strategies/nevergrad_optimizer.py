@@ -179,6 +179,27 @@ class NevergradOptimizer(ReplayedStrategy):
             config[name] = value
         return config, candidate
 
+    def _add_prior(self, config: Config, values: Mapping[str, float]) -> None:
+        """An earlier trial told as a point the optimizer did not ask (Nevergrad allows it)."""
+        point: dict[str, Any] = {}
+        for name, p in self.space.items():
+            if isinstance(p, Static):
+                continue
+            value = config[name]
+            if isinstance(p, Continuous) and p.scaling == "reverse_log":
+                value = 1.0 - float(value)
+            point[name] = value
+        candidate = self._optimizer.parametrization.spawn_child(new_value=point)
+        try:
+            self._report(candidate, dict(values))
+        except Exception as exc:  # the engine's refusal, translated
+            raise StrategyError(
+                f"{self.engine} must accept results of points it did not propose, to warm start",
+                f"{type(exc).__name__}: {exc}",
+                "Use 'nevergrad:NGOpt' (or another optimizer that accepts them), or drop "
+                "warm_start.",
+            ) from exc
+
     def _report(self, handle: Any, metrics: Mapping[str, float] | None) -> None:
         if metrics is None:
             losses = [1e300] * len(self.objectives)

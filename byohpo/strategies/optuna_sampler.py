@@ -159,6 +159,22 @@ class OptunaSampler(ReplayedStrategy):
             config[name] = value
         return config, trial
 
+    def _add_prior(self, config: Config, values: Mapping[str, float]) -> None:
+        """An earlier trial as a completed trial of Optuna's study (``add_trial``)."""
+        optuna = _optuna()
+        params = {}
+        for name, p in self.space.items():
+            if name in self._distributions:
+                value = config[name]
+                params[name] = 1.0 - float(value) if _reverse_log(p) else value
+        self._study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions=self._distributions,
+                values=[values[o.metric] for o in self.objectives],
+            )
+        )
+
     def _report(self, handle: Any, metrics: Mapping[str, float] | None) -> None:
         optuna = _optuna()
         if metrics is None:

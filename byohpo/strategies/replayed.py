@@ -16,13 +16,13 @@ from __future__ import annotations
 import random
 import warnings
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from byohpo.errors import StrategyError
 from byohpo.space import Config
-from byohpo.strategies.base import Strategy
+from byohpo.strategies.base import PriorTrial, Strategy
 from byohpo.strategies.snapshots import check_header, check_json, check_same, header
 
 
@@ -67,10 +67,40 @@ class ReplayedStrategy(Strategy):
     def _report(self, handle: Any, metrics: Mapping[str, float] | None) -> None:
         """Give the engine the result of the configuration of ``handle`` (None: failed)."""
 
+    def _add_prior(self, config: Config, values: Mapping[str, float]) -> None:
+        """Give the engine a result it did not propose (a warm start); engines override it."""
+        raise NotImplementedError
+
+    def warm_start(self, trials: Sequence[PriorTrial]) -> int:
+        """Hand the engine earlier trials' results when it starts (Optuna's ``add_trial``,
+        Nevergrad's ``tell`` of a point it did not ask); recorded in the history."""
+        self._require_setup()
+        if self._history:
+            raise StrategyError(
+                "warm_start() comes before the first ask()",
+                f"a warm start after {len(self._history)} asks and results",
+                "Warm start a freshly set-up strategy.",
+            )
+        if type(self)._add_prior is ReplayedStrategy._add_prior:
+            return 0
+        prior = []
+        for trial in trials:
+            if self._scores(trial.metrics) is None:
+                continue
+            values = {o.metric: float(trial.metrics[o.metric]) for o in self.objectives}
+            prior.append([dict(trial.config), values])
+        if prior:
+            self._history.append(["warm", prior])
+        return len(prior)
+
     def _ensure_started(self, n: int) -> None:
         if not self._started:
             with self._quiet():
                 self._start(n)
+                for event in self._history:
+                    if event[0] == "warm":
+                        for config, values in event[1]:
+                            self._add_prior(config, values)
             self._started = True
 
     def ask(self, n: int) -> list[Config]:
@@ -161,7 +191,9 @@ class ReplayedStrategy(Strategy):
         self._setup()
         self._engine_seed = seed
         for event in history:
-            if event[0] == "ask":
+            if event[0] == "warm":
+                self._history.append(event)
+            elif event[0] == "ask":
                 _, n, keys = event
                 self.ask(int(n))
                 replayed = [key for key, _, _ in self._pending[-int(n) :]]

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from byohpo.errors import StrategyError
 from byohpo.objectives import Objective
 from byohpo.space import Categorical, Config, Continuous, Integer
+from byohpo.strategies import options
 from byohpo.strategies.base import Strategy
 
 ALGORITHMS = {"bayesian": "Bayesian", "random": "Random", "hyperband": "Hyperband", "grid": "Grid"}
@@ -33,6 +34,12 @@ class SageMakerTuner(Strategy):
     """SageMaker's built-in tuner; ``algorithm`` is ``bayesian``, ``random``, ``hyperband`` or
     ``grid``. Name it ``"sagemaker:<algorithm>"``.
 
+    ``hyperband`` takes SageMaker's ``HyperbandStrategyConfig`` as options:
+    ``min_resource`` and ``max_resource``, the fewest and most epochs (or other
+    resource) a job is given (whole numbers, ``1 <= min_resource <= max_resource``;
+    left out, SageMaker chooses, reading ``max_resource`` from an ``epochs``-like
+    hyperparameter).
+
     On the fake, every algorithm but grid is a documented random stand-in (see
     :mod:`byohpo.fake.tuning_jobs`): a dry run shows the plumbing, not SageMaker's
     search quality.
@@ -43,7 +50,14 @@ class SageMakerTuner(Strategy):
     runs_on_sagemaker: ClassVar[bool] = True
     """The tuner runs a HyperParameterTuningJob instead of asking this strategy."""
 
-    def __init__(self, *, algorithm: str = "bayesian", seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        algorithm: str = "bayesian",
+        min_resource: int | None = None,
+        max_resource: int | None = None,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(seed=seed)
         key = str(algorithm).strip().lower()
         if key not in ALGORITHMS:
@@ -53,6 +67,26 @@ class SageMakerTuner(Strategy):
                 "Write e.g. strategy='sagemaker:bayesian'.",
             )
         self.algorithm = key
+        owner = "sagemaker:hyperband"
+        self.min_resource = options.optional_whole(owner, "min_resource", min_resource, 1)
+        self.max_resource = options.optional_whole(owner, "max_resource", max_resource, 1)
+        given = {"min_resource": min_resource, "max_resource": max_resource}
+        if key != "hyperband" and any(v is not None for v in given.values()):
+            raise StrategyError(
+                "min_resource and max_resource are options of SageMaker's Hyperband only",
+                f"{ {k: v for k, v in given.items() if v is not None} } for 'sagemaker:{key}'",
+                "Use strategy='sagemaker:hyperband', or leave them out.",
+            )
+        if (
+            self.min_resource is not None
+            and self.max_resource is not None
+            and self.min_resource > self.max_resource
+        ):
+            raise StrategyError(
+                "min_resource <= max_resource must hold",
+                f"(min_resource={self.min_resource}, max_resource={self.max_resource})",
+                "Give each job at least min_resource and at most max_resource epochs.",
+            )
 
     @property
     def sagemaker_strategy(self) -> str:
@@ -61,7 +95,14 @@ class SageMakerTuner(Strategy):
 
     @property
     def options(self) -> dict[str, Any]:
-        return {"algorithm": self.algorithm}
+        hyperband = {"min_resource": self.min_resource, "max_resource": self.max_resource}
+        return {"algorithm": self.algorithm, **{k: v for k, v in hyperband.items() if v}}
+
+    def strategy_config(self) -> dict[str, Any] | None:
+        """The tuning job's ``StrategyConfig`` (Hyperband's resources), if any."""
+        resources = {"MinResource": self.min_resource, "MaxResource": self.max_resource}
+        given = {k: v for k, v in resources.items() if v is not None}
+        return {"HyperbandStrategyConfig": given} if given else None
 
     def _setup(self) -> None:
         space = self.space

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from byohpo.errors import SearchSpaceError, StrategyError
 from byohpo.space import Config, Static
-from byohpo.strategies.base import Strategy
+from byohpo.strategies.base import PriorTrial, Strategy
 from byohpo.strategies.snapshots import check_header, check_json, header
 from byohpo.strategies.suggestion import Suggestion, parent_of, trial_id_of
 
@@ -138,6 +138,29 @@ class UserStrategy(Strategy):
             repr(dict(config)),
             "Tell each asked configuration exactly once, with the dict ask() returned.",
         )
+
+    def warm_start(self, trials: Sequence[PriorTrial]) -> int:
+        """The object's own ``warm_start(trials)`` (a list of ``(config, metrics)`` pairs;
+        it returns how many it used) when it has one; else each trial is told to its
+        ``tell``, as a strategy of one's own takes any configuration."""
+        self._require_setup()
+        pairs = [(dict(t.config), dict(t.metrics)) for t in trials]
+        own = getattr(self.strategy, "warm_start", None)
+        try:
+            if callable(own):
+                used = own(pairs)
+                return len(pairs) if used is None else int(used)
+            for config, metrics in pairs:
+                self.strategy.tell(config, metrics)
+        except Exception as exc:  # the user's code refused: say what to do, before any job
+            raise StrategyError(
+                f"{self._label} must take earlier studies' results to warm start (its "
+                "warm_start(trials), or else tell(config, metrics) of configurations it "
+                "did not ask)",
+                f"{type(exc).__name__}: {exc}",
+                f"Add warm_start(self, trials) to {self._label}, or drop warm_start.",
+            ) from exc
+        return len(pairs)
 
     @property
     def restorable(self) -> bool:

@@ -25,6 +25,8 @@ study's state (:func:`byohpo.study.state.apply`), the same function a replay use
 ``early_stop``            a stopping rule stopped a trial's job: which rule, where and why
 ``early_stopping_blind``  the first jobs printed no intermediate value: none can be judged
 ``tuning_job``            a ``sagemaker:`` strategy's tuning job, recorded before it is created
+``warm_start``            earlier trials told to the strategy before its first ask: per source,
+                          how many were used and why others were left out, and the trials
 ========================  ===================================================================
 
 Format 1 logs (byohpo before study ids and checkpoints) are read as they are: their
@@ -250,6 +252,19 @@ class TuningJobCreated(Event):
     strategy: str
 
 
+@dataclass(frozen=True)
+class WarmStarted(Event):
+    """Earlier studies' (or tuning jobs') completed trials, told to the strategy before its
+    first ask: ``sources`` says per source how many were used and why others were left
+    out, ``trials`` holds each used ``[config, metrics]``, ``used`` how many the strategy
+    took (see :mod:`byohpo.study.warm_start`)."""
+
+    KIND: ClassVar[str] = "warm_start"
+    sources: tuple[Mapping[str, Any], ...]
+    trials: tuple[tuple[Mapping[str, Any], Mapping[str, float]], ...] = ()
+    used: int = 0
+
+
 KINDS: dict[str, type[Event]] = {
     cls.KIND: cls
     for cls in (
@@ -270,6 +285,7 @@ KINDS: dict[str, type[Event]] = {
         EarlyStopped,
         EarlyStoppingBlind,
         TuningJobCreated,
+        WarmStarted,
     )
 }
 
@@ -438,6 +454,13 @@ def _decode(kind: str, d: Mapping[str, Any]) -> Event | None:
         )
     if kind == "tuning_job":
         return TuningJobCreated(str(d["name"]), str(d.get("strategy") or ""), time=time)
+    if kind == "warm_start":
+        return WarmStarted(
+            tuple(dict(source) for source in d["sources"]),
+            tuple((dict(config), _metrics(metrics)) for config, metrics in d.get("trials") or ()),
+            int(d.get("used") or 0),
+            time=time,
+        )
     if kind == "early_stopping_blind":
         return EarlyStoppingBlind(str(d["message"]), time=time)
     return None  # a kind this byohpo does not know: skipped

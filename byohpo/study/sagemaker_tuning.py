@@ -149,6 +149,7 @@ class SageMakerTuningRun:
         self.in_flight: dict[int, str] = {}
         self.unlaunched: list[int] = []
         self._by_name: dict[str, int] = {}
+        self._started: dict[int, float] = {}  # running trials' training start (billed since)
         self._stop_reason: str | None = None
         self._status = "InProgress"
 
@@ -244,6 +245,9 @@ class SageMakerTuningRun:
             "ParameterRanges": parameter_ranges(self.space),
             "TrainingJobEarlyStoppingType": "Off",
         }
+        strategy_config = self.strategy.strategy_config()
+        if strategy_config is not None:
+            config["StrategyConfig"] = strategy_config
         seed = self.strategy.seed if self.strategy.seed is not None else self.seed
         if seed is not None:
             config["RandomSeed"] = int(seed)
@@ -296,9 +300,16 @@ class SageMakerTuningRun:
             if status.is_terminal:
                 description = self._request("DescribeTrainingJob", TrainingJobName=name)
                 self._finish(tid, state_from_description(description, tid))
-            elif record.status != status.value:
+                continue
+            self._note_start(tid, summary.get("TrainingStartTime"))
+            if record.status != status.value:
                 record.status = status.value
                 self.store.record(StatusSeen(tid, status.value, None, None, time=self.clock.now()))
+
+    def _note_start(self, tid: int, start: Any) -> None:
+        if tid in self._started or start is None:
+            return
+        self._started[tid] = start.timestamp() if hasattr(start, "timestamp") else float(start)
 
     def _record_new(self, name: str, tuned: Mapping[str, str]) -> int:
         tid = len(self.trials)
@@ -355,20 +366,26 @@ class SageMakerTuningRun:
         record.failure_reason = reason
         record.billable_seconds = state.billable_seconds
         self.in_flight.pop(tid, None)
+        self._started.pop(tid, None)
 
     # -- budgets and progress ------------------------------------------------------------------
     def spent(self) -> float:
-        """Dollars billed by the jobs that have ended (running jobs are not counted yet)."""
+        """Dollars billed so far: the jobs that ended, and the running ones up to now (from
+        their training start, as SageMaker bills), so max_cost stops a tuning job in time."""
+        now = self.clock.now()
+        running = sum(
+            max(0.0, now - self._started[tid]) for tid in self.in_flight if tid in self._started
+        )
         return sum(
             job_cost(
-                t.billable_seconds,
+                seconds,
                 self.instance_type,
                 self.instance_count,
                 self.region,
                 self.prices,
             )
             or 0.0
-            for t in self.trials.values()
+            for seconds in [*(t.billable_seconds for t in self.trials.values()), running]
         )
 
     def _budget_reached(self) -> str | None:

@@ -17,6 +17,7 @@ from byohpo.objectives import Objective, check_objectives_are_metrics, make_obje
 from byohpo.redaction import redact_job, restore_job
 from byohpo.space import SearchSpace
 from byohpo.stopping import RULES
+from byohpo.study import warm_start as warm
 from byohpo.study.damage import refuse_damaged
 from byohpo.study.early_stopping import EarlyStopping, EarlyStoppingPlan, plan_early_stopping
 from byohpo.study.events import FORMAT_VERSION, StudyDefined, StudyFinished, StudyInterrupted
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from byohpo.job import TrainingJob
     from byohpo.results import StudyResult
     from byohpo.strategies.base import Strategy
+    from byohpo.study.events import WarmStarted
     from byohpo.study.sagemaker_tuning import SageMakerTuningRun
 
 MODES = ("generational", "async")
@@ -118,6 +120,7 @@ class Tuner:
         clock: Clock | None = None,
         early_stopping: object = None,
         early_stopping_options: Mapping[str, Any] | None = None,
+        warm_start: object = None,
     ) -> None:
         from byohpo.job import TrainingJob
         from byohpo.strategies import AutoStrategy, make_strategy
@@ -188,6 +191,7 @@ class Tuner:
                 f"strategy={self.strategy.name!r}",
                 "Use mode='generational' with it, or an async-capable strategy such as 'random'.",
             )
+        self.warm_start = warm.warm_start_sources(warm_start, self.strategy)
         self.seed = seed
         self.strategy_options = dict(strategy_options or {})
         self.early_stopping: EarlyStoppingPlan | None = None
@@ -288,6 +292,7 @@ class Tuner:
             "max_runtime": self.max_runtime,
             "max_cost": self.max_cost,
             "max_retries": self.max_retries,
+            **({"warm_start": [s.to_json() for s in self.warm_start]} if self.warm_start else {}),
             "seed": self.seed,
             "prices": self.prices,
             "region": getattr(self.backend, "region", None),
@@ -327,11 +332,27 @@ class Tuner:
             definition = self.definition()
             self.backend.study_id = self.study_id
             self.backend.open(self.study_name, self.job)
+            told = self._warm_start()
             self.store.record(StudyDefined(definition, time=float(definition["time"])))
+            if told is not None:  # before the first checkpoint, so a resume never tells it twice
+                self.store.record(told)
+                for line in warm.describe(told):
+                    self.progress.say(line)
             return self._run(None, float(definition["time"]))
         finally:
             if owner is not None:
                 owner.release()
+
+    def _warm_start(self) -> WarmStarted | None:
+        """Tell the strategy the earlier trials of ``warm_start`` (checked before any job)."""
+        if not self.warm_start:
+            return None
+        try:
+            start = warm.WarmStart.load(self.warm_start, self.space, self.objectives, self.backend)
+            return start.event(start.tell(self.strategy), self.clock.now())
+        except BaseException:
+            self.backend.close()  # nothing was recorded: the study never started
+            raise
 
     def _claim(self) -> StudyClaim | None:
         """Claim a local study for this process (refused while another process runs it)."""
@@ -501,6 +522,8 @@ class Tuner:
             if early is not None:  # before the strategy is replayed: it is told partial results
                 early.adopt(log.stopping_events())
             live = {s.job_name: s for s in self.backend.list_study_jobs()}
+            if isinstance(loop, StudyLoop):
+                warm.tell_again(log, self.strategy)
             loop.adopt(log, live)
             self.progress.say(
                 f"resumed: {len(loop.trials)} trials on record, "

@@ -90,6 +90,11 @@ CASES = {
         "min < max",
     ),
     "not toml": ("[study\nname=", "valid TOML", "Fix the syntax"),
+    "warm start not a source": (
+        edit(BASE, 'strategy = "ga"', 'strategy = "ga"\nwarm_start = [1]'),
+        "[study.warm_start]",
+        'warm_start=["digits-ga"',
+    ),
 }
 
 
@@ -120,3 +125,31 @@ def test_the_example_study_file_reads_cleanly() -> None:
         "hidden_units",
         "optimizer",
     ]
+
+
+def test_a_warm_start_from_a_study_that_does_not_exist_exits_2_before_any_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, edit(BASE, 'strategy = "ga"', 'strategy = "ga"\nwarm_start = ["gone"]'))
+    monkeypatch.setenv("BYOHPO_STUDIES", str(tmp_path / "studies"))
+    status = main(["run", str(path), "--dry-run", "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "must be an earlier study or a SageMaker tuning job that exists" in err
+    assert "'gone'" in err
+    assert "Traceback" not in err
+    assert not list((tmp_path / "studies").rglob("events.jsonl"))  # the study never started
+
+
+def test_a_warm_start_directory_is_relative_to_the_study_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = edit(
+        BASE,
+        'strategy = "ga"',
+        'strategy = "ga"\nwarm_start = ["old/digits-ga", "digits-ga", { tuning_job = "t" }]',
+    )
+    path = write(tmp_path, text)
+    monkeypatch.chdir(tmp_path.parent)  # run from elsewhere: the directory is still found
+    sources = load_study_file(path).tuner_args["warm_start"]
+    assert sources == [str(tmp_path / "old" / "digits-ga"), "digits-ga", {"tuning_job": "t"}]

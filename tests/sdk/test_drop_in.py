@@ -15,6 +15,7 @@ import byohpo
 from byohpo.errors import JobDefinitionError, SearchSpaceError, UserError
 from byohpo.sdk.analytics import SDK_COLUMNS
 from byohpo.sdk.tuner import HyperparameterTuner, default_backend
+from byohpo.study.warm_start import recorded_warm_start
 from tests.sdk.conftest import instant_fake, quadratic
 
 
@@ -120,7 +121,8 @@ def test_sagemakers_strategy_names_run_sagemakers_tuner_and_fit_can_return_at_on
         ({"objective_type": "Max"}, "'Maximize' or 'Minimize'"),
         ({"early_stopping_type": "Auto", "strategy": "Bayesian"}, "median rule"),
         ({"early_stopping_type": "Sometimes"}, "'Off' or 'Auto'"),
-        ({"warm_start_config": object()}, "does not take warm_start_config"),
+        ({"warm_start_config": object()}, "WarmStartConfig naming its parent tuning jobs"),
+        ({"strategy_config": {"HyperbandStrategyConfig": {}}}, "for strategy='Hyperband'"),
         ({"hyperparameters_to_keep_static": ["x"]}, "cannot name a tuned"),
     ],
 )
@@ -176,3 +178,55 @@ def test_early_stopping_auto_runs_byohpos_median_rule(job: byohpo.TrainingJob) -
         backend=instant_fake(), progress=False,
     )  # fmt: skip
     assert tuner.early_stopping == "median"
+
+
+class WarmStartConfig:  # the SDK v2's names and attributes
+    def __init__(self, warm_start_type: str, parents: set[str]) -> None:
+        self.type, self.parents = warm_start_type, parents
+
+
+@pytest.mark.usefixtures("studies")
+def test_warm_start_config_starts_from_the_parent_tuning_jobs_trials(
+    job: byohpo.TrainingJob,
+) -> None:
+    with default_backend(instant_fake()):
+        parent = HyperparameterTuner(
+            job, "validation:accuracy", RANGES, METRICS, max_jobs=5, max_parallel_jobs=5,
+            progress=False,
+        )  # fmt: skip
+        parent.fit(job_name="parent-tuning")
+        child = HyperparameterTuner(
+            job, "validation:accuracy", {**RANGES, "x": ContinuousParameter(0.0, 0.6)}, METRICS,
+            strategy="bo", max_jobs=2, max_parallel_jobs=2, progress=False,
+            warm_start_config=WarmStartConfig("TransferLearning", {"parent-tuning"}),
+        )  # fmt: skip
+        child.fit(job_name="child-tuning")
+    parent_x = parent.analytics().dataframe()["x"]
+    warm = recorded_warm_start(child.result().log)
+    assert warm is not None
+    (source,) = warm.sources
+    assert source["source"] == "parent-tuning"
+    assert source["completed"] == 5
+    assert source["used"] == int((parent_x <= 0.6).sum())
+    assert len(child.analytics().dataframe()) == 2  # the parent's jobs were not run again
+
+
+@pytest.mark.usefixtures("studies")
+def test_hyperbands_strategy_config_reaches_the_tuning_job(job: byohpo.TrainingJob) -> None:
+    fake = instant_fake()
+    tuner = HyperparameterTuner(
+        job, "validation:accuracy", RANGES, METRICS, strategy="Hyperband", max_jobs=2,
+        max_parallel_jobs=2, backend=fake, progress=False,
+        strategy_config={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}},
+    )  # fmt: skip
+    with fake:
+        tuner.fit(job_name="hyperband")
+        sagemaker = fake.aws.session().client("sagemaker")
+        answer = sagemaker.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="hyperband"
+        )
+    config = answer["HyperParameterTuningJobConfig"]
+    assert config["Strategy"] == "Hyperband"
+    assert config["StrategyConfig"] == {
+        "HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}
+    }

@@ -170,3 +170,45 @@ def test_byohpo_stop_stops_the_tuning_job_a_study_left_running(
         result = byohpo.Tuner.resume("sm-left", backend=fake, progress=False)
     assert result.stop_reason == "stopped: the tuning job was stopped"
     assert set(result.table()["status"]) == {"Stopped"}
+
+
+def test_hyperbands_resources_are_its_options_checked_before_anything_is_created(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace
+) -> None:
+    options = {"min_resource": 1, "max_resource": 27}
+    tuner = _tuner(
+        job, space, instant_fake(), strategy="sagemaker:hyperband", strategy_options=options
+    )
+    assert tuner.definition()["strategy_options"] == {"algorithm": "hyperband", **options}
+    with pytest.raises(StrategyError, match="min_resource <= max_resource"):
+        _tuner(
+            job, space, instant_fake(), strategy="sagemaker:hyperband",
+            strategy_options={"min_resource": 9, "max_resource": 3},
+        )  # fmt: skip
+    with pytest.raises(StrategyError, match="options of SageMaker's Hyperband only"):
+        _tuner(
+            job, space, instant_fake(), strategy="sagemaker:bayesian",
+            strategy_options={"max_resource": 3},
+        )  # fmt: skip
+    with pytest.raises(StrategyError, match="min_resource"):
+        _tuner(
+            job, space, instant_fake(), strategy="sagemaker:hyperband",
+            strategy_options={"min_resource": 0},
+        )  # fmt: skip
+
+
+@pytest.mark.usefixtures("studies")
+def test_max_cost_counts_the_tuning_jobs_running_jobs_and_stops_it_in_time(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace
+) -> None:
+    # a dollar a second: the budget is spent a second into the first jobs' training,
+    # long before any of them ends (at 60 s) and is billed
+    with instant_fake(instant_training_seconds=60.0) as fake:
+        result = _tuner(
+            job, space, fake, strategy="sagemaker:random", max_jobs=8, max_parallel_jobs=2,
+            study_name="sm-cost", max_cost=1.0, prices={"ml.m5.large": 3600.0},
+        ).run()  # fmt: skip
+        assert fake.aws.api_calls["StopHyperParameterTuningJob"] == 1
+    assert str(result.stop_reason).startswith("max_cost reached")
+    assert len(result.table()) == 2
+    assert set(result.table()["status"]) == {"Stopped"}
