@@ -314,7 +314,7 @@ class Simulator(Backend):
         return states
 
     def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
-        """Copy the checkpoint a completed job left to where ``target_job`` starts from it.
+        """Copy the checkpoint a completed or stopped job left to where ``target_job`` starts.
 
         The target's location is ``<checkpoint_s3_uri>/<target job>``, as the
         SageMaker backend names it; the problem's next job there finds the
@@ -323,10 +323,10 @@ class Simulator(Backend):
         template = self._template()
         source = self.account.jobs.get(source_job)
         now = self.clock.now()
-        if source is None or source.status_at(now) is not JobStatus.COMPLETED:
+        if source is None or source.status_at(now) not in (JobStatus.COMPLETED, JobStatus.STOPPED):
             raise BackendError(
-                f"cannot copy the checkpoint of {source_job}: only a completed job's checkpoint "
-                "is final"
+                f"cannot copy the checkpoint of {source_job}: only an ended (Completed or "
+                "Stopped) job's checkpoint is final"
             )
         source_uri = source.settings.checkpoint_s3_uri
         state = self.account.checkpoint(source_uri) if source_uri else None
