@@ -123,6 +123,11 @@ class ASHARule:
         """Paused configurations that qualify now, highest rung first (promotion form only)."""
         return [] if self._promotion is None else self._promotion.promotable()
 
+    def finish(self) -> None:
+        """No new configuration will start (promotion form): each rung's best goes on."""
+        if self._promotion is not None:
+            self._promotion.finish()
+
     def promote_config(self, config_id: int, rung: int) -> None:
         """Record that the study continues a paused configuration from ``rung``."""
         if self._promotion is not None:

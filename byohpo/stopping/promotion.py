@@ -9,6 +9,12 @@ the study then continues it from its checkpoint as a new job, so no epoch is
 trained twice. Promotions come before new configurations, highest rung
 first, as the paper's ``get_job`` has it.
 
+With a budget of configurations, the top rungs may never hold enough of
+them for ``floor(n / reduction_factor)`` to reach 1, and no job would run to
+the end. So once no new configuration will start (:meth:`PromotionLadder.finish`),
+a rung is complete, as in synchronous successive halving: its best
+``max(1, floor(n / reduction_factor))`` go on.
+
 On SageMaker a pause is StopTrainingJob and a promotion a new job starting
 from a copy of the paused job's checkpoint. A configuration that qualifies
 the moment it reaches a rung simply goes on training (it is promoted in
@@ -52,6 +58,7 @@ class PromotionLadder:
     paused: dict[int, int] = field(default_factory=dict)  # config -> rung it waits at
     judged: dict[int, int] = field(default_factory=dict)  # config -> highest rung judged
     maximize: bool = True
+    finishing: bool = False  # no new configuration will start: each rung's best goes on
 
     def levels_up_to(self, point: int) -> list[int]:
         levels = []
@@ -66,7 +73,8 @@ class PromotionLadder:
         (ties: the one recorded first)."""
         values = self.recorded.get(rung, {})
         ranked = sorted(values, key=lambda c: -values[c] if self.maximize else values[c])
-        return ranked[: len(values) // self.reduction_factor]
+        keep = len(values) // self.reduction_factor
+        return ranked[: max(1, keep) if self.finishing else keep]
 
     def decide(self, point: CurvePoint) -> Decision:
         """Record the point at each new rung it reaches; pause the configuration at the first
@@ -105,6 +113,10 @@ class PromotionLadder:
                 if config not in gone_on and self.paused.get(config) == level:
                     found.append(Promotion(config, level, self.recorded[level][config]))
         return found
+
+    def finish(self) -> None:
+        """No new configuration will start: from now on each rung's best goes on."""
+        self.finishing = True
 
     def promote(self, config_id: int, rung: int) -> None:
         """The study continues ``config_id`` from rung ``rung`` (recorded before its job)."""

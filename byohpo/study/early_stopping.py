@@ -54,7 +54,8 @@ if TYPE_CHECKING:
 
 PROMOTED = "promoted"
 """The key, in a promoted trial's ``extra``, of what it continues: ``config`` (the chain's first
-trial), ``rung``, ``offset`` (points the chain reported before it) and ``from_trial``."""
+trial), ``rung``, ``offset`` (points the chain reported before it), ``from_trial``, and
+``finishing`` when it was made once no new configuration would start."""
 
 STOPPED_AT_POINT = "early_stopping:point"
 """The key, in the metrics told to a strategy for a job a rule stopped, of the point it reached."""
@@ -307,9 +308,17 @@ class EarlyStopping:
         config, rung, offset = int(detail["config"]), int(detail["rung"]), int(detail["offset"])
         self._chains[tid] = (config, offset)
         self._trials.pop(tid, None)
+        if detail.get("finishing"):
+            self.finish()
         promote = getattr(self.plan.rule, "promote_config", None)
         if callable(promote):
             promote(config, rung)
+
+    def finish(self) -> None:
+        """No new configuration will start: the rule lets each rung's best go on."""
+        finish = getattr(self.plan.rule, "finish", None)
+        if callable(finish):
+            finish()
 
     def paused(self, tid: int) -> bool:
         """Whether the rule paused this trial's job (a promotion may continue it)."""

@@ -28,6 +28,7 @@ from byohpo.study.state import TrialRecord
 if TYPE_CHECKING:
     from byohpo.clock import Clock
     from byohpo.space import Config
+    from byohpo.study.accounting import Budget
     from byohpo.study.early_stopping import EarlyStopping
 
 
@@ -40,6 +41,8 @@ class Promoter:
     unlaunched: list[int]
     stop_reason: str | None
     early_stopping: EarlyStopping | None
+    budget: Budget
+    _jobs: int
 
     if TYPE_CHECKING:
 
@@ -72,16 +75,20 @@ class Promoter:
             latest[int(detail["config"]) if isinstance(detail, dict) else tid] = tid
         return latest
 
-    def _launch_promotions(self) -> None:
+    def _launch_promotions(self, *, finishing: bool = False) -> int:
         """Record the promotions the rule asks for, as far as free slots go (before new
-        configurations, as ASHA has it); ``_launch`` then creates their jobs."""
+        configurations, as ASHA has it); ``_launch`` then creates their jobs. ``finishing``:
+        no new configuration will start, so each rung's best goes on. Returns how many."""
         early = self.early_stopping
         if early is None or not self._promoting or self.stop_reason is not None:
-            return
+            return 0
         free = self._free_slots() - len(self.unlaunched)
         if free <= 0:
-            return
+            return 0
+        if finishing:
+            early.finish()
         offers = early.promotions(self._chain_ends(), self.trials)
+        launched = 0
         for paused_id, promotion, detail in offers[:free]:
             if self.trials[promotion.config_id].told:
                 continue  # the strategy was told this configuration's end already
@@ -89,9 +96,9 @@ class Promoter:
             new = self._new_trial(
                 len(self.trials), paused.config, paused.generation, parent_id=paused_id
             )
-            new.extra[PROMOTED] = dict(detail)
+            new.extra[PROMOTED] = {**detail, "finishing": True} if finishing else dict(detail)
             self._write(TrialsAsked((new.spec(),), asked=None, time=self.clock.now()))
-            early.promoted(new.trial_id, detail)
+            early.promoted(new.trial_id, new.extra[PROMOTED])
             self._index(self.trials[new.trial_id])
             self.unlaunched.append(new.trial_id)
             self.progress.say(
@@ -99,6 +106,8 @@ class Promoter:
                 f"(value {promotion.value:.6g}); continues from its checkpoint at point "
                 f"{detail['offset']} as trial {new.trial_id}"
             )
+            launched += 1
+        return launched
 
     # -- what the strategy is told ---------------------------------------------------------
     def _to_tell_after(self, tid: int) -> list[int]:
@@ -113,11 +122,15 @@ class Promoter:
         return [] if self.trials[config].told else [config]
 
     def _release_paused(self, to_tell: list[int]) -> bool:
-        """Nothing else is left to run: tell the strategy the paused configurations' partial
-        results. Returns whether any was released."""
+        """Nothing else is left to run: once ``max_jobs`` configurations started, promote each
+        rung's best (so the best configurations run to the end); when none is left, tell the
+        strategy the paused configurations' partial results. Returns whether anything
+        remains to do."""
         early = self.early_stopping
         if early is None or not self._promoting:
             return False
+        if self._jobs >= self.budget.max_jobs and self._launch_promotions(finishing=True):
+            return True
         released = []
         for config, tid in sorted(self._chain_ends().items()):
             record = self.trials[tid]

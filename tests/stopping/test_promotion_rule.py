@@ -74,3 +74,14 @@ def test_promotion_is_an_option_of_asha_alone(
 ) -> None:
     with pytest.raises(UserError, match=message):
         make_stopping_rule(spec, options)
+
+
+def test_once_no_new_configuration_starts_each_rungs_best_goes_on() -> None:
+    asha = rule()
+    asha.decide(CurvePoint(0, 1, 0.9))
+    asha.decide(CurvePoint(1, 1, 0.2))
+    assert asha.promotable() == []  # 2 of 2: floor(2/3) = 0
+    asha.finish()
+    assert [p.config_id for p in asha.promotable()] == [0]  # the rung is complete: its best
+    asha.promote_config(0, 1)
+    assert not asha.decide(CurvePoint(0, 3, 0.95)).stop  # alone at rung 3, and the best there

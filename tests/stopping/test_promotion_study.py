@@ -231,3 +231,16 @@ def test_a_resumed_study_promotes_as_the_uninterrupted_one_would(tmp_path: Path)
     assert table["parent_id"].notna().sum() > 0
     columns = ["learning_rate", "parent_id", "status", "stopped_at"]
     assert table[columns].equals(whole.table()[columns])  # the same pauses and promotions
+
+
+def test_once_every_configuration_started_each_rungs_best_runs_to_the_end() -> None:
+    # Six configurations: too few for floor(n/3) to promote anyone from the rung at 3 epochs;
+    # once no new configuration will start, each rung's best goes on, so one job finishes.
+    result, _ = run(max_jobs=6)
+    table = result.table()
+    assert table["parent_id"].isna().sum() == 6
+    best = result.best()
+    assert best["status"] == "Completed"
+    chain = result.lineage(int(best["trial_id"]))
+    assert len(chain) >= 2  # it got there through promotions
+    assert chain["status"].iloc[:-1].eq("Stopped").all()
