@@ -70,7 +70,8 @@ class Simulator(Backend):
     timeline. ``None`` draws a seed (kept as :attr:`seed`).
 
     :meth:`copy_checkpoint` warm-starts a job from a completed one's
-    checkpoint (population based training), and :meth:`reattach` gives
+    checkpoint (population based training) or a stopped one's (ASHA's
+    promotion form), and :meth:`reattach` gives
     another backend on the same simulated account (a resume after a crash).
     Not simulated: throttling, capacity errors and quotas, API latency, and
     the data a job reads or writes.

@@ -244,3 +244,24 @@ def test_once_every_configuration_started_each_rungs_best_runs_to_the_end() -> N
     chain = result.lineage(int(best["trial_id"]))
     assert len(chain) >= 2  # it got there through promotions
     assert chain["status"].iloc[:-1].eq("Stopped").all()
+
+
+def test_a_study_file_with_promotion_and_no_checkpoint_location_exits_2_naming_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from byohpo.cli.main import main
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "digits-asha-promote.toml"
+    text = example.read_text().replace('checkpoint_s3_uri = "s3://byohpo-demo/checkpoints"\n', "")
+    text = text.replace(
+        'source_dir = "../entry_points"', f'source_dir = "{example.parent.parent}/entry_points"'
+    )
+    path = tmp_path / "promote.toml"
+    path.write_text(text)
+    monkeypatch.setenv("BYOHPO_STUDIES", str(tmp_path / "studies"))
+    status = main(["run", str(path), "--dry-run", "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "early_stopping.promote" in err and "checkpoint_s3_uri" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "studies").exists() or not any((tmp_path / "studies").iterdir())
