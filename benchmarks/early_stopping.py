@@ -2,7 +2,10 @@
 
 Runs the same study (random search, ``max_jobs`` jobs, ``max_parallel_jobs``
 at once, asynchronous) in the simulator with no rule, ``median``, ``asha``
-and ``hyperband``, over 10+ seeds, on two learning-curve problems:
+(stopping form), ``asha-promote`` (ASHA's promotion form: jobs paused at a
+rung continue from their checkpoint when they qualify; promotions do not
+count against ``max_jobs``, so every rule sees the same configurations) and
+``hyperband``, over 10+ seeds, on two learning-curve problems:
 
 - **digits-mlp**: the per-epoch validation accuracy of the digits MLP of
   ``entry_points/digits_mlp.py``, recorded from real training over a grid
@@ -23,7 +26,13 @@ problem's best minus the best reached), billed seconds until the first job
 within ``--regret`` of the best value any run reached ended (``inf`` if
 never; the seconds billed by then for every job, running ones included),
 jobs
-stopped, and the log reads (GetLogEvents) per job that early stopping added.
+stopped (paused, for the promotion form), promotions, and the log reads
+(GetLogEvents) per job that early stopping added, beside the calls the same
+reads would take from the CloudWatch metrics SageMaker publishes from metric
+definitions (GetMetricData: one call reads up to 500 jobs' metric): one call
+per poll cycle in which jobs were due as reads are timed now (each job's own
+``read_interval``), and one call per ``read_interval`` for the whole study if
+the reads were aligned (every running job read at once).
 Prints medians and interquartile ranges per problem and rule, and the ratio
 of each rule's median billed seconds to no rule's. Writes one CSV row per
 run to ``benchmarks/results/early_stopping.csv``.
@@ -55,9 +64,14 @@ RULES: dict[str, tuple[str | None, dict[str, Any]]] = {
     "none": (None, {}),
     "median": ("median", {}),
     "asha": ("asha", {"grace_period": 1, "reduction_factor": 3}),
+    "asha-promote": ("asha", {"grace_period": 1, "reduction_factor": 3, "promote": True}),
     "hyperband": ("hyperband", {"grace_period": 1, "reduction_factor": 3}),
 }
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+READ_INTERVAL = 60.0
+"""The study's default seconds between two reads of a running job's curve."""
+METRIC_QUERIES_PER_CALL = 500
+"""CloudWatch GetMetricData's limit of metric queries per call (one per job and metric)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +141,15 @@ def run_one(
         startup=StartupModel(),
         seed=seed,
     )
+    reads: dict[float, int] = {}  # read cycle (virtual time) -> jobs read then
+    read_curves = sim.read_curves
+
+    def counted(job_name: str) -> Mapping[str, list[tuple[float, float]]]:
+        now = sim.clock.now()
+        reads[now] = reads.get(now, 0) + 1
+        return read_curves(job_name)
+
+    sim.read_curves = counted  # type: ignore[method-assign]  # measures, changes nothing
     job = byohpo.TrainingJob(
         entry_point=None,
         image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1",
@@ -134,6 +157,7 @@ def run_one(
         instance_type="ml.m5.xlarge",
         output_path="s3://my-bucket/studies",
         metric_definitions={DIGITS_METRIC: r"Validation-accuracy=([0-9\.]+)"},
+        checkpoint_s3_uri="s3://my-bucket/checkpoints" if options.get("promote") else None,
     )
     result = byohpo.Tuner(
         job,
@@ -172,12 +196,20 @@ def run_one(
         "rule": rule,
         "seed": seed,
         "jobs": len(table),
+        "configurations": int(table["parent_id"].isna().sum()),
         "stopped": int(table["stopped_by"].notna().sum()),
+        "promotions": int(table["parent_id"].notna().sum()),
         "billed_seconds": float(table["billable_seconds"].sum()),
         "best": best,
         "regret": problem.best - best,
         "billed_seconds_to_regret": math.nan,  # set once every run's best is known
         "log_reads_per_job": sim.api_calls["GetLogEvents"] / len(table),
+        "metric_reads_per_job": sum(math.ceil(n / METRIC_QUERIES_PER_CALL) for n in reads.values())
+        / len(table),
+        # one call per interval for every running job (at most max_parallel_jobs <= 500)
+        "aligned_metric_reads_per_job": math.ceil(float(end.max()) / READ_INTERVAL) / len(table)
+        if name is not None
+        else 0.0,
         "api_calls_per_job": sum(sim.api_calls.values()) / len(table),
         "trajectory": trajectory,
     }
@@ -220,13 +252,18 @@ def summarize(rows: list[dict[str, Any]], regret: float) -> list[str]:
             reached = sum(math.isfinite(r["billed_seconds_to_regret"]) for r in runs)
             stopped = statistics.median(r["stopped"] for r in runs)
             reads = statistics.median(r["log_reads_per_job"] for r in runs)
+            metric_reads = statistics.median(r["metric_reads_per_job"] for r in runs)
+            aligned = statistics.median(r["aligned_metric_reads_per_job"] for r in runs)
+            promotions = statistics.median(r["promotions"] for r in runs)
             calls = statistics.median(r["api_calls_per_job"] for r in runs)
             lines.append(
-                f"  {rule:9s} billed {b2 / 3600:6.2f} h [{b1 / 3600:.2f}-{b3 / 3600:.2f}] "
+                f"  {rule:12s} billed {b2 / 3600:6.2f} h [{b1 / 3600:.2f}-{b3 / 3600:.2f}] "
                 f"({b2 / base_billed:4.0%} of none)  best {g2:.4f} [{g1:.4f}-{g3:.4f}]  "
                 f"to regret {regret}: {t2 / 3600:.2f} h [{t1 / 3600:.2f}-{t3 / 3600:.2f}] "
-                f"({reached}/{len(runs)} reached)  stopped {stopped:.0f}  log reads/job "
-                f"{reads:.1f}  calls/job {calls:.1f} ({calls - base_calls:+.1f})"
+                f"({reached}/{len(runs)} reached)  stopped {stopped:.0f}  promoted "
+                f"{promotions:.0f}  log reads/job {reads:.1f} (as metrics {metric_reads:.2f}, "
+                f"aligned {aligned:.2f})  "
+                f"calls/job {calls:.1f} ({calls - base_calls:+.1f})"
             )
     return lines
 

@@ -500,9 +500,10 @@ class SageMakerBackend(Backend):
 
     # -- warm starts --------------------------------------------------------------------------
     def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
-        """Copy the completed ``source_job``'s checkpoint to ``<checkpoint_s3_uri>/<target_job>``.
+        """Copy the ended ``source_job``'s checkpoint to ``<checkpoint_s3_uri>/<target_job>``.
 
-        One DescribeTrainingJob (the source must be ``Completed``; its
+        One DescribeTrainingJob (the source must be ``Completed``, or ``Stopped``: a job
+        ASHA's promotion form paused; its
         ``CheckpointConfig.S3Uri`` is where it saved), then a server-side S3
         copy verified complete (see :mod:`byohpo.backends.checkpoints`).
         """
@@ -522,11 +523,12 @@ class SageMakerBackend(Backend):
             raise self._translate(exc, "DescribeTrainingJob", source_job) from exc
         status = described.get("TrainingJobStatus")
         source_uri = (described.get("CheckpointConfig") or {}).get("S3Uri")
-        if status != JobStatus.COMPLETED.value or not source_uri:
+        ended = (JobStatus.COMPLETED.value, JobStatus.STOPPED.value)  # Stopped: a paused job
+        if status not in ended or not source_uri:
             raise BackendError(
                 f"{target_job} cannot start from {source_job}'s checkpoint: that job is "
-                f"{status} with checkpoint location {source_uri}; only a Completed job with a "
-                "checkpoint location has a final checkpoint"
+                f"{status} with checkpoint location {source_uri}; only a Completed or Stopped "
+                "job with a checkpoint location has a final checkpoint"
             )
         target_uri = f"{job.checkpoint_s3_uri.rstrip('/')}/{target_job}"
         keys = copy_checkpoint(self._call, s3, source_uri, target_uri, kms_key_id=job.kms_key_id)

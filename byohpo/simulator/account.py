@@ -33,7 +33,17 @@ class _CheckpointWrite:
     def visible_at(self, now: float) -> bool:
         if self.job is None:
             return self.at <= now
-        return self.job.end <= now and self.job.status is JobStatus.COMPLETED
+        # SageMaker syncs checkpoints while a job trains: a stopped job's are there too
+        return self.job.end <= now and self.job.status in (JobStatus.COMPLETED, JobStatus.STOPPED)
+
+    @property
+    def saved(self) -> Any:
+        """The state as the job left it: a checkpoint saved per epoch (``reached(progress)``)
+        is the last one saved before the job ended."""
+        reached = getattr(self.state, "reached", None)
+        if self.job is None or not callable(reached):
+            return self.state
+        return reached(self.job.progress_at(self.job.end))
 
 
 class SimulatedAccount:
@@ -160,7 +170,7 @@ class SimulatedAccount:
         now = self.clock.now()
         for write in reversed(self._checkpoints.get(uri.rstrip("/"), [])):
             if write.visible_at(now):
-                return write.state
+                return write.saved
         return None
 
     def put_checkpoint(self, uri: str, state: Any) -> None:

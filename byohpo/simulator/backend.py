@@ -70,7 +70,8 @@ class Simulator(Backend):
     timeline. ``None`` draws a seed (kept as :attr:`seed`).
 
     :meth:`copy_checkpoint` warm-starts a job from a completed one's
-    checkpoint (population based training), and :meth:`reattach` gives
+    checkpoint (population based training) or a stopped one's (ASHA's
+    promotion form), and :meth:`reattach` gives
     another backend on the same simulated account (a resume after a crash).
     Not simulated: throttling, capacity errors and quotas, API latency, and
     the data a job reads or writes.
@@ -314,7 +315,7 @@ class Simulator(Backend):
         return states
 
     def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
-        """Copy the checkpoint a completed job left to where ``target_job`` starts from it.
+        """Copy the checkpoint a completed or stopped job left to where ``target_job`` starts.
 
         The target's location is ``<checkpoint_s3_uri>/<target job>``, as the
         SageMaker backend names it; the problem's next job there finds the
@@ -323,10 +324,10 @@ class Simulator(Backend):
         template = self._template()
         source = self.account.jobs.get(source_job)
         now = self.clock.now()
-        if source is None or source.status_at(now) is not JobStatus.COMPLETED:
+        if source is None or source.status_at(now) not in (JobStatus.COMPLETED, JobStatus.STOPPED):
             raise BackendError(
-                f"cannot copy the checkpoint of {source_job}: only a completed job's checkpoint "
-                "is final"
+                f"cannot copy the checkpoint of {source_job}: only an ended (Completed or "
+                "Stopped) job's checkpoint is final"
             )
         source_uri = source.settings.checkpoint_s3_uri
         state = self.account.checkpoint(source_uri) if source_uri else None

@@ -18,6 +18,7 @@ from byohpo.errors import UserError
 from byohpo.stopping.asha import ASHARule, HyperbandRule
 from byohpo.stopping.base import CurvePoint, Decision, StoppingRule, as_decision
 from byohpo.stopping.median import MedianRule
+from byohpo.stopping.promotion import Promotion
 
 __all__ = [
     "RULES",
@@ -26,6 +27,7 @@ __all__ = [
     "Decision",
     "HyperbandRule",
     "MedianRule",
+    "Promotion",
     "StoppingRule",
     "as_decision",
     "make_stopping_rule",

@@ -25,6 +25,7 @@ from typing import Any
 
 from byohpo.errors import UserError
 from byohpo.stopping.base import CONTINUE, CurvePoint, Decision, positive_int
+from byohpo.stopping.promotion import Promotion, PromotionLadder
 
 
 def _cutoff(values: list[float], keep: float, maximize: bool) -> float:
@@ -61,13 +62,24 @@ class ASHARule:
     Rungs are at ``grace_period * reduction_factor**k`` points (an epoch is a
     point when the script prints one line per epoch), below ``max_points``
     when it is known (a job that reaches its last point has finished anyway).
-    Not thread-safe; one rule per study.
+
+    With ``promote=True``, ASHA's promotion form (see
+    :mod:`byohpo.stopping.promotion`): a job outside the top of its rung is
+    paused rather than given up, and continues from its checkpoint as a new
+    job once it is in the top ``1/reduction_factor`` of that rung. The job
+    template needs ``checkpoint_s3_uri`` and the script must resume from its
+    checkpoint. Not thread-safe; one rule per study.
     """
 
     name = "asha"
 
     def __init__(
-        self, *, grace_period: int = 1, reduction_factor: int = 3, max_points: int | None = None
+        self,
+        *,
+        grace_period: int = 1,
+        reduction_factor: int = 3,
+        max_points: int | None = None,
+        promote: bool = False,
     ) -> None:
         self.grace_period = positive_int(self.name, "grace_period", grace_period)
         self.reduction_factor = positive_int(
@@ -76,19 +88,50 @@ class ASHARule:
         self.max_points = (
             None if max_points is None else positive_int(self.name, "max_points", max_points)
         )
+        if not isinstance(promote, bool):
+            raise UserError(
+                "the 'asha' rule's promote is true or false",
+                f"promote={promote!r}",
+                "Set [early_stopping] promote = true (pause and promote) or leave it out (stop).",
+            )
+        self.promote = promote
         self._ladder = _Ladder(self.grace_period, self.reduction_factor, self.max_points)
         self._judged: dict[int, int] = {}  # trial id -> highest rung level it was judged at
+        self._promotion = (
+            PromotionLadder(self.grace_period, self.reduction_factor, self.max_points)
+            if promote
+            else None
+        )
 
     @property
     def options(self) -> dict[str, Any]:
-        return {
+        options: dict[str, Any] = {
             "grace_period": self.grace_period,
             "reduction_factor": self.reduction_factor,
             "max_points": self.max_points,
         }
+        if self.promote:
+            options["promote"] = True
+        return options
 
     def decide(self, point: CurvePoint) -> Decision:
+        if self._promotion is not None:
+            return self._promotion.decide(point)
         return _judge(self._ladder, self._judged, point, "")
+
+    def promotable(self) -> list[Promotion]:
+        """Paused configurations that qualify now, highest rung first (promotion form only)."""
+        return [] if self._promotion is None else self._promotion.promotable()
+
+    def finish(self) -> None:
+        """No new configuration will start (promotion form): each rung's best goes on."""
+        if self._promotion is not None:
+            self._promotion.finish()
+
+    def promote_config(self, config_id: int, rung: int) -> None:
+        """Record that the study continues a paused configuration from ``rung``."""
+        if self._promotion is not None:
+            self._promotion.promote(config_id, rung)
 
 
 def _judge(ladder: _Ladder, judged: dict[int, int], point: CurvePoint, bracket: str) -> Decision:

@@ -53,10 +53,15 @@ class CurvePoint:
 
 @dataclass(frozen=True)
 class Decision:
-    """A rule's answer for one point: ``stop`` (with the reason shown in the results) or not."""
+    """A rule's answer for one point: ``stop`` (with the reason shown in the results) or not.
+
+    ``resumable``: the stop is a pause (ASHA's promotion form): the rule may
+    later ask for the configuration to continue from the job's checkpoint.
+    """
 
     stop: bool
     reason: str = ""
+    resumable: bool = False
 
     @classmethod
     def keep_going(cls) -> Decision:

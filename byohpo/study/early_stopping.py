@@ -15,7 +15,12 @@ Promises:
   points into the rule, so it decides as if the study had never stopped;
 - a job is stopped only on a point it reported: a script that never prints
   the metric is never stopped blindly; after the first jobs end without a
-  single intermediate value the study says so once, and runs jobs to the end.
+  single intermediate value the study says so once, and runs jobs to the end;
+- with ASHA's promotion form (``promote = true``) a stop is a pause: the
+  rule sees every job of a configuration's chain as one (the chain's first
+  trial id, points counted across the chain), and :meth:`promotions` offers
+  the paused configurations it would continue, once their job has ended
+  (see :mod:`byohpo.study.promotion`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from byohpo.parameters import Categorical, Integer, Static
 from byohpo.stopping import (
     STUDY_OPTIONS,
     CurvePoint,
+    Promotion,
     StoppingRule,
     as_decision,
     make_stopping_rule,
@@ -45,6 +51,11 @@ if TYPE_CHECKING:
     from byohpo.space import SearchSpace
     from byohpo.study.progress import Progress
     from byohpo.study.store import Store, TrialRecord
+
+PROMOTED = "promoted"
+"""The key, in a promoted trial's ``extra``, of what it continues: ``config`` (the chain's first
+trial), ``rung``, ``offset`` (points the chain reported before it), ``from_trial``, and
+``finishing`` when it was made once no new configuration would start."""
 
 STOPPED_AT_POINT = "early_stopping:point"
 """The key, in the metrics told to a strategy for a job a rule stopped, of the point it reached."""
@@ -85,6 +96,8 @@ class EarlyStoppingPlan:
     metric: str
     maximize: bool
     read_interval: float
+    promote: bool = False
+    """ASHA's promotion form: a stop is a pause, and paused jobs may continue later."""
 
 
 def plan_early_stopping(
@@ -141,6 +154,16 @@ def plan_early_stopping(
     ):
         options["max_points"] = epochs[2]
     rule = make_stopping_rule(spec, options)
+    promote = getattr(rule, "promote", False) is True
+    if promote and job.checkpoint_s3_uri is None:
+        raise JobDefinitionError(
+            "ASHA's promotion form (promote = true) continues a paused job from its checkpoint, "
+            "so the job template needs checkpoint_s3_uri (and the script must save a checkpoint "
+            "every epoch and resume from one)",
+            "promote=True with checkpoint_s3_uri=None",
+            "Set checkpoint_s3_uri, e.g. 's3://bucket/byohpo/checkpoints', or drop promote to "
+            "stop jobs for good.",
+        )
     grace = getattr(rule, "grace_period", None)
     if epochs is not None and isinstance(grace, int) and grace >= epochs[2]:
         name, low, high = epochs
@@ -158,12 +181,15 @@ def plan_early_stopping(
         metric=metric,
         maximize=directions[metric],
         read_interval=float(read_interval),
+        promote=promote,
     )
 
 
 @dataclass
 class _Trial:
-    seen: int = 0  # points of the metric already shown to the rule
+    config: int  # the id the rule knows the trial by: the first trial of its chain
+    offset: int = 0  # points its chain reported before this trial's job started
+    seen: int = 0  # points of the metric (of this trial's job) already shown to the rule
     last_read: float | None = None
     last: CurvePoint | None = None
     stopped: CurvePoint | None = None
@@ -180,6 +206,7 @@ class EarlyStopping:
     clock: Clock
     progress: Progress
     _trials: dict[int, _Trial] = field(default_factory=dict)
+    _chains: dict[int, tuple[int, int]] = field(default_factory=dict)  # tid -> config, offset
     _watched: set[int] = field(default_factory=set)
     _ended: int = 0
     _ended_blind: int = 0
@@ -209,7 +236,7 @@ class EarlyStopping:
             self._note_end(tid)
         for tid, job_name in in_flight.items():
             self._watched.add(tid)
-            state = self._trials.setdefault(tid, _Trial())
+            state = self._trial(tid)
             if state.stopped is not None or tid not in training:
                 continue  # Stopping (nothing more to decide), or not training yet
             if state.last_read is not None and now - state.last_read < self.plan.read_interval:
@@ -230,37 +257,123 @@ class EarlyStopping:
         told[STOPPED_AT_POINT] = float(last.point)
         return told
 
-    def adopt(self, events: Iterable[Mapping[str, Any]]) -> None:
-        """Rebuild the rule's state from a resumed study's stored curves and stops."""
+    def adopt(
+        self,
+        events: Iterable[Mapping[str, Any]],
+        trials: Mapping[int, TrialRecord] | None = None,
+    ) -> None:
+        """Rebuild the rule's state from a resumed study's stored curves, stops and (in the
+        promotion form) promotions: each promotion is replayed just before its job's first
+        points, as it happened."""
+        pending = {
+            tid: record.extra[PROMOTED]
+            for tid, record in sorted((trials or {}).items())
+            if isinstance(record.extra.get(PROMOTED), Mapping)
+        }
         for event in events:
             kind = event.get("event")
             tid = event.get("trial_id")
             if not isinstance(tid, int):
                 continue
-            state = self._trials.setdefault(tid, _Trial())
+            for promoted in [t for t in pending if t <= tid]:
+                self._replay_promotion(promoted, pending.pop(promoted))
+            state = self._trial(tid)
             if kind == "curve" and event.get("metric") == self.plan.metric:
                 for point, seconds, value in event.get("points", []):
                     p = CurvePoint(
-                        tid, int(point), float(value), float(seconds), self.plan.maximize
+                        state.config, int(point), float(value), float(seconds), self.plan.maximize
                     )
                     self.plan.rule.decide(p)
-                    state.seen, state.last = int(point), p
+                    state.seen, state.last = int(point) - state.offset, p
             elif kind == "early_stop":
                 state.stopped = CurvePoint(
-                    tid, int(event["point"]), float(event["value"]), maximize=self.plan.maximize
+                    state.config,
+                    int(event["point"]),
+                    float(event["value"]),
+                    maximize=self.plan.maximize,
                 )
                 state.reason = str(event.get("reason", ""))
+        for promoted, detail in pending.items():
+            self._replay_promotion(promoted, detail)
+
+    # -- promotion (ASHA's promotion form) --------------------------------------------------
+    def _trial(self, tid: int) -> _Trial:
+        state = self._trials.get(tid)
+        if state is None:
+            config, offset = self._chains.get(tid, (tid, 0))
+            state = self._trials[tid] = _Trial(config, offset)
+        return state
+
+    def _replay_promotion(self, tid: int, detail: Mapping[str, Any]) -> None:
+        config, rung, offset = int(detail["config"]), int(detail["rung"]), int(detail["offset"])
+        self._chains[tid] = (config, offset)
+        self._trials.pop(tid, None)
+        if detail.get("finishing"):
+            self.finish()
+        promote = getattr(self.plan.rule, "promote_config", None)
+        if callable(promote):
+            promote(config, rung)
+
+    def finish(self) -> None:
+        """No new configuration will start: the rule lets each rung's best go on."""
+        finish = getattr(self.plan.rule, "finish", None)
+        if callable(finish):
+            finish()
+
+    def paused(self, tid: int) -> bool:
+        """Whether the rule paused this trial's job (a promotion may continue it)."""
+        state = self._trials.get(tid)
+        return self.plan.promote and state is not None and state.stopped is not None
+
+    def config_of(self, tid: int) -> int:
+        """The first trial of ``tid``'s chain (the configuration the strategy proposed)."""
+        return self._chains.get(tid, (tid, 0))[0]
+
+    def promotions(
+        self, latest: Mapping[int, int], trials: Mapping[int, TrialRecord]
+    ) -> list[tuple[int, Promotion, dict[str, int]]]:
+        """The paused jobs the rule would continue now, best first: ``(trial id, promotion,
+        what to record in the new trial)``. ``latest`` maps a configuration to the last trial
+        of its chain; a job still Stopping is not offered (its checkpoint is not final)."""
+        promotable = getattr(self.plan.rule, "promotable", None)
+        if not self.plan.promote or not callable(promotable):
+            return []
+        offers = []
+        for promotion in promotable():
+            tid = latest.get(promotion.config_id)
+            record = trials.get(tid) if tid is not None else None
+            if record is None or not record.has_result or not self.paused(record.trial_id):
+                continue
+            state = self._trials[record.trial_id]
+            detail = {
+                "config": promotion.config_id,
+                "rung": promotion.rung,
+                "offset": state.offset + state.seen,
+                "from_trial": record.trial_id,
+            }
+            offers.append((record.trial_id, promotion, detail))
+        return offers
+
+    def promoted(self, tid: int, detail: Mapping[str, Any]) -> None:
+        """A promotion was recorded as trial ``tid`` (before its job is created)."""
+        self._replay_promotion(tid, detail)
 
     # -- reading and deciding ---------------------------------------------------------------
     def _read(self, tid: int, job_name: str, now: float, *, judge: bool) -> None:
-        state = self._trials.setdefault(tid, _Trial())
+        state = self._trial(tid)
         state.last_read = now
         curve = list(self.backend.read_curves(job_name).get(self.plan.metric, []))
         fresh = curve[state.seen :]
         if not fresh:
             return
         points = [
-            CurvePoint(tid, state.seen + i + 1, float(v), float(s), self.plan.maximize)
+            CurvePoint(
+                state.config,
+                state.offset + state.seen + i + 1,
+                float(v),
+                float(s),
+                self.plan.maximize,
+            )
             for i, (s, v) in enumerate(fresh)
             if math.isfinite(float(v))
         ]
@@ -304,7 +417,7 @@ class EarlyStopping:
 
     def _note_end(self, tid: int) -> None:
         self._ended += 1
-        if self._trials.get(tid, _Trial()).seen == 0:
+        if self._trial(tid).seen == 0 and self._trial(tid).offset == 0:
             self._ended_blind += 1
         if self._said_blind or self._ended < BLIND_AFTER or self._ended_blind < self._ended:
             return

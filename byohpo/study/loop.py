@@ -34,6 +34,7 @@ from byohpo.study.lineage import Lineage, completed
 from byohpo.study.metric_check import check_objective_printed
 from byohpo.study.pacing import poll_interval, training_start
 from byohpo.study.progress import Progress, ProgressLine
+from byohpo.study.promotion import Promoter
 from byohpo.study.state import StudyLog, TrialRecord, apply
 from byohpo.study.store import Store
 from byohpo.trial import JobState, JobStatus
@@ -50,7 +51,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-class StudyLoop(Launcher):
+class StudyLoop(Launcher, Promoter):
     """One run (or resumed run) of a study. Not thread-safe; one loop per study at a time."""
 
     def __init__(
@@ -138,9 +139,10 @@ class StudyLoop(Launcher):
         told_config = Suggestion(
             record.config, parent=record.parent_id, generation=record.generation, trial_id=tid
         )
+        record = self._chain_result(tid)  # ASHA's promotion form: the chain's last job
         metrics = dict(record.metrics) if completed(record) else None
         if metrics is None and self.early_stopping is not None:
-            metrics = self.early_stopping.partial_result(tid, record.metrics)
+            metrics = self.early_stopping.partial_result(record.trial_id, record.metrics)
         return told_config, metrics
 
     # -- restoring from the log ----------------------------------------------------------
@@ -174,11 +176,7 @@ class StudyLoop(Launcher):
                 self.in_flight[tid] = t.job_name
             elif t.job_name:
                 self.unlaunched.append(tid)  # recorded, never created: create it now
-        self.to_tell = [
-            tid
-            for tid in log.result_order
-            if not self.trials[tid].told and tid not in self.lineage.retried_by
-        ]
+        self.to_tell = self._untold(log.result_order, self.lineage.retried_by)
         for duplicate, original in answered:
             self._answer_duplicate(duplicate, original)
         self._batch_closed = not (self.in_flight or self.waiting or self.unlaunched)
@@ -189,7 +187,7 @@ class StudyLoop(Launcher):
         if t.duplicate_of is not None:
             self._duplicates += 1
             return
-        self._jobs += 1
+        self._jobs += "promoted" not in t.extra  # a promotion continues a configuration
         self._members.setdefault(t.generation, []).append(t.trial_id)
         self.lineage.add(t)
 
@@ -219,6 +217,7 @@ class StudyLoop(Launcher):
             )
             reason = self._budget_reached()
             if reason is None:
+                self._launch_promotions()  # ASHA's promotion form: before new configurations
                 self._launch()
                 reason = self._exhausted()
             self._report()
@@ -291,7 +290,7 @@ class StudyLoop(Launcher):
         if self._should_retry(tid, state):
             self._retry(tid)
         else:
-            self.to_tell.append(tid)
+            self.to_tell.extend(self._to_tell_after(tid))  # a paused job's: when its chain ends
         if self.waiting:
             for dup, original in list(self.waiting.items()):
                 if original == tid and tid not in self.lineage.retried_by:
@@ -383,6 +382,8 @@ class StudyLoop(Launcher):
     def _exhausted(self) -> str | None:
         if self.in_flight or self.waiting or self.unlaunched or self.to_tell:
             return None
+        if self._release_paused(self.to_tell):
+            return None  # paused jobs nothing will promote now: tell the strategy, then go on
         if self._jobs >= self.budget.max_jobs:
             return f"max_jobs reached ({self._jobs} jobs)"
         if self._duplicates >= max(10 * self.budget.max_jobs, 100):

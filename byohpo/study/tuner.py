@@ -520,7 +520,7 @@ class Tuner:
                 loop.checkpoint(always=True)  # the strategy as set up (and told of any warm start)
         else:
             if early is not None:  # before the strategy is replayed: it is told partial results
-                early.adopt(log.stopping_events())
+                early.adopt(log.stopping_events(), log.trials)
             live = {s.job_name: s for s in self.backend.list_study_jobs()}
             if isinstance(loop, StudyLoop):
                 warm.tell_again(log, self.strategy)

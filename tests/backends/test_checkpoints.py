@@ -112,9 +112,9 @@ def test_a_completed_jobs_checkpoint_is_copied_whole_and_the_next_job_starts_fro
     assert "found nested/state.json weights.bin" in lines
 
 
-def test_only_a_completed_job_with_a_checkpoint_can_be_a_parent(fake: FakeSageMaker) -> None:
+def test_only_an_ended_job_with_a_checkpoint_can_be_a_parent(fake: FakeSageMaker) -> None:
     running = fake.submit(LaunchRequest(1, {"seconds": "30"}))
-    with pytest.raises(BackendError, match="only a Completed job"):
+    with pytest.raises(BackendError, match="only a Completed or Stopped job"):
         fake.copy_checkpoint(running, fake.job_name(3))
     fake.stop(running)
     empty = run(fake, 2, save=0)
