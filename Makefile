@@ -103,3 +103,4 @@ bench-stopping: $(STAMP)
 .PHONY: bench-async
 bench-async: $(STAMP)
 	nice $(BIN)/python -m benchmarks.async_evolution
+	nice $(BIN)/python -m benchmarks.async_evolution --sweep --seeds 3

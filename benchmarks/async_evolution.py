@@ -31,6 +31,11 @@ Writes ``benchmarks/results/async_evolution.csv``; prints the Markdown tables of
     .venv/bin/python -m benchmarks.async_evolution [--seeds 10] [--jobs 100]
         [--strategies ga dea eda es] [--out results.csv]
     .venv/bin/python -m benchmarks.async_evolution --report part1.csv part2.csv
+    .venv/bin/python -m benchmarks.async_evolution --sweep [--seeds 3]
+
+``--sweep`` measures ``ga``'s slot use alone at 4, 20 and 100 jobs in parallel
+(ten rounds of jobs of a median 20 minutes, log-normal), the sizes of the
+orchestration benchmarks; it writes ``async_evolution_parallel.csv``.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ PARALLEL = 8
 SIGMA = 0.5
 DEFAULT_SECONDS = 1200.0
 CHECKPOINTS = (50, 100)
+SWEEP = (4, 20, 100)
 STRATEGIES = ("ga", "dea", "eda", "es")
 FORMS: dict[str, tuple[str, dict[str, Any]]] = {
     "generational": ("generational", {}),
@@ -64,9 +70,9 @@ FORMS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def problem_of(function: BenchmarkFunction) -> tuple[Problem, str]:
+def problem_of(function: BenchmarkFunction, fixed_median: bool = False) -> tuple[Problem, str]:
     """The function as simulated jobs of log-normal length, and the metric they report."""
-    if function.name in DURATIONS or function.name == "digits-mlp":
+    if not fixed_median and (function.name in DURATIONS or function.name == "digits-mlp"):
         jobs = simulated(function, duration_sigma=SIGMA)
         return jobs.problem, jobs.metric
     problem = FunctionProblem(
@@ -88,11 +94,20 @@ def template(metric: str) -> byohpo.TrainingJob:
 
 
 def study(
-    strategy: str, form: str, function: BenchmarkFunction, seed: int, jobs: int
+    strategy: str,
+    form: str,
+    function: BenchmarkFunction,
+    seed: int,
+    jobs: int,
+    parallel: int = PARALLEL,
+    fixed_median: bool = False,
 ) -> dict[str, Any]:
-    """One study; its slot use, regret at the checkpoints and simulated hours."""
+    """One study; its slot use, regret at the checkpoints and simulated hours.
+
+    ``fixed_median``: jobs of a median 20 minutes whatever their hyperparameters.
+    """
     mode, options = FORMS[form]
-    problem, metric = problem_of(function)
+    problem, metric = problem_of(function, fixed_median)
     sim = Simulator(problem, seed=seed)
     byohpo.Tuner(
         template(metric),
@@ -102,7 +117,7 @@ def study(
         objective=metric,
         direction=function.direction,
         max_jobs=jobs,
-        max_parallel_jobs=PARALLEL,
+        max_parallel_jobs=parallel,
         mode=mode,
         backend=sim,
         store=MemoryEventLog(),
@@ -118,8 +133,9 @@ def study(
         "form": form,
         "function": function.name,
         "seed": seed,
-        "slot_use": usage.slot_utilization(PARALLEL),
-        "steady_slot_use": steady_utilization(done, PARALLEL),
+        "parallel": parallel,
+        "slot_use": usage.slot_utilization(parallel),
+        "steady_slot_use": steady_utilization(done, parallel),
         "wall_hours": usage.wall_seconds / 3600,
     }
     best = math.inf
@@ -131,6 +147,39 @@ def study(
             regret = function.regret(sign * best) if math.isfinite(best) else math.inf
             row[f"regret_{paid}"] = scale(function).normalized(regret)
     return row
+
+
+def sweep(seeds: int) -> list[dict[str, Any]]:
+    """``ga``'s slot use at 4, 20 and 100 in parallel: ten rounds of 20-minute jobs."""
+    function = problems()[0]
+    return [
+        study("ga", form, function, seed, 10 * parallel, parallel, fixed_median=True)
+        for parallel in SWEEP
+        for form in FORMS
+        for seed in range(seeds)
+    ]
+
+
+def sweep_report(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "`ga`'s slot use by parallel jobs (10 rounds of log-normal jobs around 20 minutes, "
+        "median over seeds; whole study / steady state):",
+        "",
+        "| form | " + " | ".join(f"{p} in parallel" for p in SWEEP) + " |",
+        "|---|" + "---:|" * len(SWEEP),
+    ]
+    for form in FORMS:
+        cells = []
+        for parallel in SWEEP:
+            whole = _values(rows, "slot_use", form=form, parallel=parallel)
+            steady = _values(rows, "steady_slot_use", form=form, parallel=parallel)
+            cells.append(
+                f"{statistics.median(whole):.1%} / {statistics.median(steady):.1%}"
+                if whole
+                else "-"
+            )
+        lines.append(f"| {form} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
@@ -231,9 +280,18 @@ def main() -> None:
     parser.add_argument(
         "--report", type=Path, nargs="+", help="print the tables of CSV files already written"
     )
+    parser.add_argument(
+        "--sweep", action="store_true", help="slot use at 4, 20 and 100 in parallel instead"
+    )
     args = parser.parse_args()
     if args.report is not None:
-        print(report(read_csv(args.report)))
+        rows = read_csv(args.report)
+        print(sweep_report(rows) if args.sweep else report(rows))
+        return
+    if args.sweep:
+        rows = sweep(args.seeds)
+        write_csv(rows, args.out.with_name("async_evolution_parallel.csv"))
+        print(sweep_report(rows))
         return
     rows = []
     for strategy in args.strategies:

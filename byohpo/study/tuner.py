@@ -186,7 +186,8 @@ class Tuner:
                 f"{self.strategy.name!r} "
                 "breeds whole generations",
                 f"strategy={self.strategy.name!r}",
-                "Use mode='generational' with it, or an async-capable strategy such as 'random'.",
+                "Use mode='generational' with it, or an async-capable strategy such as 'random', "
+                "'bo', 'ga', 'dea', 'eda', 'es' or 'nsga2'.",
             )
         self.seed = seed
         self.strategy_options = dict(strategy_options or {})
