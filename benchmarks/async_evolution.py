@@ -149,15 +149,18 @@ def study(
     return row
 
 
-def sweep(seeds: int) -> list[dict[str, Any]]:
+def sweep(seeds: int, out: Path) -> list[dict[str, Any]]:
     """``ga``'s slot use at 4, 20 and 100 in parallel: ten rounds of 20-minute jobs."""
     function = problems()[0]
-    return [
-        study("ga", form, function, seed, 10 * parallel, parallel, fixed_median=True)
-        for parallel in SWEEP
-        for form in FORMS
-        for seed in range(seeds)
-    ]
+    rows = []
+    for parallel in SWEEP:
+        for seed in range(seeds):
+            for form in FORMS:
+                rows.append(
+                    study("ga", form, function, seed, 10 * parallel, parallel, fixed_median=True)
+                )
+                write_csv(rows, out)  # a partial run keeps what it measured
+    return rows
 
 
 def sweep_report(rows: list[dict[str, Any]]) -> str:
@@ -289,9 +292,7 @@ def main() -> None:
         print(sweep_report(rows) if args.sweep else report(rows))
         return
     if args.sweep:
-        rows = sweep(args.seeds)
-        write_csv(rows, args.out.with_name("async_evolution_parallel.csv"))
-        print(sweep_report(rows))
+        print(sweep_report(sweep(args.seeds, args.out.with_name("async_evolution_parallel.csv"))))
         return
     rows = []
     for strategy in args.strategies:

@@ -163,7 +163,7 @@ class SteadyStateForm:
     def immigrate(self, newcomers: list[dict[str, Any]]) -> None:
         """Take members sent by another island (at once, or at the end of this generation)."""
         self._immigrants.extend(newcomers)
-        if self._asynchronous or not self._members:
+        if self._asynchronous or (self._ec.population and not self._members):
             self._settle_immigrants()
 
     def _settle_immigrants(self) -> None:
