@@ -13,7 +13,7 @@ in three forms, with its default options:
 - ``async``: ``mode="async"``, one child bred from the best results told so far
   whenever a slot frees;
 - ``islands``: ``mode="async"`` with ``islands=4`` (ring migration of the best
-  member every island population's worth of results).
+  member every island population's worth of results); ``islands-K`` with K islands.
 
 Measured per study:
 
@@ -29,7 +29,8 @@ Writes ``benchmarks/results/async_evolution.csv``; prints the Markdown tables of
 ``docs/benchmarks.md``.
 
     .venv/bin/python -m benchmarks.async_evolution [--seeds 10] [--jobs 100]
-        [--strategies ga dea eda es] [--out results.csv]
+        [--strategies ga dea eda es] [--forms generational async islands islands-2]
+        [--out results.csv]
     .venv/bin/python -m benchmarks.async_evolution --report part1.csv part2.csv
     .venv/bin/python -m benchmarks.async_evolution --sweep [--seeds 3]
 
@@ -63,11 +64,14 @@ DEFAULT_SECONDS = 1200.0
 CHECKPOINTS = (50, 100)
 SWEEP = (4, 20, 100)
 STRATEGIES = ("ga", "dea", "eda", "es")
-FORMS: dict[str, tuple[str, dict[str, Any]]] = {
-    "generational": ("generational", {}),
-    "async": ("async", {}),
-    "islands": ("async", {"islands": 4}),
-}
+FORMS = ("generational", "async", "islands")
+
+
+def form_of(name: str) -> tuple[str, dict[str, Any]]:
+    """The tuner's mode and the strategy options of a form (``islands-2``: two islands)."""
+    if name.startswith("islands"):
+        return "async", {"islands": int(name.partition("-")[2] or 4)}
+    return name, {}
 
 
 def problem_of(function: BenchmarkFunction, fixed_median: bool = False) -> tuple[Problem, str]:
@@ -106,7 +110,7 @@ def study(
 
     ``fixed_median``: jobs of a median 20 minutes whatever their hyperparameters.
     """
-    mode, options = FORMS[form]
+    mode, options = form_of(form)
     problem, metric = problem_of(function, fixed_median)
     sim = Simulator(problem, seed=seed)
     byohpo.Tuner(
@@ -199,7 +203,7 @@ def read_csv(paths: Sequence[Path]) -> list[dict[str, Any]]:
         with path.open() as handle:
             rows += [
                 {
-                    k: (v if k in ("strategy", "form", "function") else float(v))
+                    k: (v if k in ("strategy", "form", "function") else float(v or "nan"))
                     for k, v in r.items()
                 }
                 for r in csv.DictReader(handle)
@@ -215,6 +219,7 @@ def report(rows: list[dict[str, Any]]) -> str:
     """Markdown: slot use and hours per form; regret per form and its ratio to generational."""
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     functions = list(dict.fromkeys(r["function"] for r in rows))
+    forms = list(dict.fromkeys(r["form"] for r in rows))
     lines = [
         f"Slot use ({PARALLEL} in parallel, median [IQR] over problems and seeds), "
         "and simulated hours to the last job:",
@@ -223,7 +228,7 @@ def report(rows: list[dict[str, Any]]) -> str:
         "|---|---|---:|---:|---:|",
     ]
     for strategy in strategies:
-        for form in FORMS:
+        for form in forms:
             use = _values(rows, "slot_use", strategy=strategy, form=form)
             if not use:
                 continue
@@ -246,7 +251,7 @@ def report(rows: list[dict[str, Any]]) -> str:
         "|---|---|" + "---:|" * len(CHECKPOINTS),
     ]
     for strategy in strategies:
-        for form in FORMS:
+        for form in forms:
             cells = []
             for c in CHECKPOINTS:
                 medians = [
@@ -279,6 +284,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=max(CHECKPOINTS))
     parser.add_argument("--strategies", nargs="*", default=list(STRATEGIES))
+    parser.add_argument(
+        "--forms", nargs="*", default=list(FORMS), help="also islands-K for K islands"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "async_evolution.csv")
     parser.add_argument(
         "--report", type=Path, nargs="+", help="print the tables of CSV files already written"
@@ -297,7 +305,7 @@ def main() -> None:
     rows = []
     for strategy in args.strategies:
         for function in problems():
-            for form in FORMS:
+            for form in args.forms:
                 for seed in range(args.seeds):
                     rows.append(study(strategy, form, function, seed, args.jobs))
             write_csv(rows, args.out)  # a partial run keeps what it measured
