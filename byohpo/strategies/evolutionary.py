@@ -30,8 +30,8 @@ Promises shared by every evolutionary strategy:
   None)``, or metrics without a finite value for an objective) stays in the
   population with, per objective, the worst score any successful trial of
   the study has had. Until a trial succeeds, failures score 0. The value is
-  re-derived at every generation boundary, so a failure never ranks above a
-  success that arrives later.
+  re-derived at every generation boundary (asynchronous form: at every
+  result), so a failure never ranks above a success that arrives later.
 - **Tell order does not matter** in the generational form. A generation is
   processed once all its members were told, in the order they were asked.
   (The asynchronous form breeds from what was told so far, so its decisions
