@@ -81,7 +81,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
 	touch $(BENCH_STAMP)
 
-bench: bench-quality bench-orchestration bench-time bench-memory bench-stopping
+bench: bench-quality bench-orchestration bench-time bench-memory bench-stopping bench-async
 
 bench-quality: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.strategy_quality
@@ -101,3 +101,9 @@ bench-stopping: $(STAMP)
 	$(BIN)/python -m benchmarks.early_stopping
 bench-warm-start: $(STAMP)
 	nice $(BIN)/python -m benchmarks.warm_start
+
+# Asynchronous evolution and islands against generational evolution (slot use, regret per job).
+.PHONY: bench-async
+bench-async: $(STAMP)
+	nice $(BIN)/python -m benchmarks.async_evolution
+	nice $(BIN)/python -m benchmarks.async_evolution --sweep --seeds 3

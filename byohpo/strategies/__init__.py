@@ -4,12 +4,18 @@ Every strategy a study can name, with what it can do:
 
 - ``random`` (:class:`RandomSearch`): asynchronous (refills a slot as soon as
   a job ends); takes several objectives, unranked.
-- ``ga`` (:class:`GeneticAlgorithm`), ``pso`` (:class:`ParticleSwarm`),
-  ``es`` (:class:`EvolutionStrategy`), ``sa`` (:class:`SimulatedAnnealing`),
+- ``ga`` (:class:`GeneticAlgorithm`), ``es`` (:class:`EvolutionStrategy`),
   ``dea`` (:class:`DifferentialEvolution`), ``eda``
-  (:class:`EstimationOfDistribution`): generational, one objective.
-- ``paes`` (:class:`PAES`), ``nsga2`` (:class:`NSGA2`): generational, one or
-  several objectives, with a Pareto front (:meth:`ParetoStrategy.pareto_front`).
+  (:class:`EstimationOfDistribution`): generational or asynchronous (the
+  tuner's mode: one child bred per freed slot), one objective; islands with
+  migration as options (``islands``, ``migration_interval``, ``migrants``,
+  ``migration_topology``).
+- ``pso`` (:class:`ParticleSwarm`), ``sa`` (:class:`SimulatedAnnealing`):
+  generational, one objective.
+- ``nsga2`` (:class:`NSGA2`): generational or asynchronous, with islands; one
+  or several objectives, with a Pareto front (:meth:`ParetoStrategy.pareto_front`).
+- ``paes`` (:class:`PAES`): generational, one or several objectives, with a
+  Pareto front.
 - ``pbt`` (:class:`PopulationBasedTraining`): generational or asynchronous
   (the tuner's mode), one objective; each step warm-starts from a parent
   trial's checkpoint (:class:`Suggestion`).

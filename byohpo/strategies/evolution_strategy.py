@@ -30,6 +30,7 @@ class EvolutionStrategy(EvolutionaryStrategy):
     them uniformly in ``[0, 1]``, which is the whole range of a parameter).
     """
 
+    breeds_asynchronously: ClassVar[bool] = True
     name: ClassVar[str] = "es"
     min_population: ClassVar[int] = 1
 
@@ -42,9 +43,20 @@ class EvolutionStrategy(EvolutionaryStrategy):
         tau: float | None = None,
         tau_prime: float | None = None,
         tournament_size: int = 3,
+        islands: int = 1,
+        migration_interval: int | None = None,
+        migrants: int | None = None,
+        migration_topology: str | None = None,
         seed: int | None = None,
     ) -> None:
-        super().__init__(population_size=population_size, seed=seed)
+        super().__init__(
+            population_size=population_size,
+            seed=seed,
+            islands=islands,
+            migration_interval=migration_interval,
+            migrants=migrants,
+            migration_topology=migration_topology,
+        )
         owner = type(self).__name__
         self.mutation_scale = options.positive(owner, "mutation_scale", mutation_scale)
         self.min_step = options.positive(owner, "min_step", min_step)
@@ -68,6 +80,9 @@ class EvolutionStrategy(EvolutionaryStrategy):
     def _generate(self) -> list[float]:
         point = super()._generate()
         return point + [self.mutation_scale] * len(point)
+
+    def _child_arguments(self) -> dict[str, Any]:
+        return {"num_selected": 1}  # one parent, mutated with its own step sizes
 
     def _arguments(self, size: int) -> dict[str, Any]:
         return {

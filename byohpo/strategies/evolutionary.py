@@ -10,6 +10,15 @@ inspyred's own operators, one generation at a time:
 - every later generation: selector -> variators -> (ask and tell the
   offspring) -> replacer -> archiver, in the order ``evolve`` uses.
 
+In the tuner's asynchronous mode (``set_mode("async")``) the algorithms that
+can (``breeds_asynchronously``: ga, dea, eda, es, nsga2) breed one child at a
+time instead (:mod:`byohpo.strategies.steady_state`): the first
+``population_size`` children are drawn uniformly, and every later one is bred
+from the best results told so far the moment a slot frees, so no slot waits
+for a generation's slowest job. ``islands=k`` runs ``k`` populations side by
+side with migration between them (:mod:`byohpo.strategies.islands`), in
+either form.
+
 Candidates are points of the unit cube ``[0, 1]^d``, decoded with
 :meth:`~byohpo.space.SearchSpace.from_unit`. Fitness is bigger-is-better
 (:meth:`~byohpo.objectives.Objective.score`); algorithms that rank several
@@ -21,10 +30,12 @@ Promises shared by every evolutionary strategy:
   None)``, or metrics without a finite value for an objective) stays in the
   population with, per objective, the worst score any successful trial of
   the study has had. Until a trial succeeds, failures score 0. The value is
-  re-derived at every generation boundary, so a failure never ranks above a
-  success that arrives later.
-- **Tell order does not matter.** A generation is processed once all its
-  members were told, in the order they were asked.
+  re-derived at every generation boundary (asynchronous form: at every
+  result), so a failure never ranks above a success that arrives later.
+- **Tell order does not matter** in the generational form. A generation is
+  processed once all its members were told, in the order they were asked.
+  (The asynchronous form breeds from what was told so far, so its decisions
+  follow the order of the results, as they must.)
 - **No paid repeats.** An offspring that decodes to a configuration already
   suggested in the study is nudged by a small Gaussian step (growing over up
   to eight tries) before it is asked; only when every try repeats (a tiny
@@ -39,21 +50,25 @@ Promises shared by every evolutionary strategy:
 from __future__ import annotations
 
 import copy
-import hashlib
-import logging
 import random
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
-
-from inspyred import ec as iec
-from inspyred.ec import emo
 
 from byohpo.errors import StrategyError
 from byohpo.space import Config
 from byohpo.strategies import options
 from byohpo.strategies.base import PriorTrial, Strategy
+from byohpo.strategies.individuals import (
+    Evaluated,
+    Member,
+    digest,
+    individual_from,
+    individual_state,
+    new_computation,
+    unit_bounder,
+)
+from byohpo.strategies.islands import Archipelago, IslandSettings, island_size
 from byohpo.strategies.seeding import best_first
 from byohpo.strategies.snapshots import (
     check_header,
@@ -62,86 +77,60 @@ from byohpo.strategies.snapshots import (
     random_state,
     set_random_state,
 )
+from byohpo.strategies.steady_state import SteadyStateForm
 
 _NUDGE_TRIES = 8
 _NUDGE_SCALE = 0.02
 
-
-def new_computation(factory: Callable[[random.Random], Any], rng: random.Random) -> Any:
-    """An inspyred computation built by ``factory(rng)``, without the logging handler it adds.
-
-    Every ``EvolutionaryComputation`` constructor adds a handler to the
-    ``inspyred.ec`` logger; a process that builds strategies repeatedly would
-    otherwise collect them without bound.
-    """
-    logger = logging.getLogger("inspyred.ec")
-    before = list(logger.handlers)
-    try:
-        return factory(rng)
-    finally:
-        for handler in list(logger.handlers):
-            if handler not in before:
-                logger.removeHandler(handler)
+__all__ = ["Evaluated", "EvolutionaryStrategy", "new_computation", "unit_bounder"]
 
 
-def unit_bounder(dimension: int) -> Any:
-    """A bounder that clips to ``[0, 1]`` per coordinate, keeping floats floats.
+class EvolutionaryStrategy(SteadyStateForm, Strategy):
+    """A strategy driving one of inspyred's evolutionary computations.
 
-    Bounds are lists of floats: scalar bounds make inspyred store
-    ``itertools.repeat`` objects (which cannot be snapshotted), and integer
-    bounds would turn clipped coordinates into ints.
-    """
-    return iec.Bounder([0.0] * dimension, [1.0] * dimension)
+    Generational form (the default): ``ask(n)`` hands out the not-yet-asked
+    members of the current generation, at most ``n`` at a time, then ``[]``
+    until every member was told; the next ``ask`` breeds the next generation.
+    ``population_size`` means the same for every strategy: the jobs of one
+    generation. It defaults to the ``n`` of the first ``ask`` (so a
+    generation fills the study's parallel slots), and is raised to the
+    algorithm's minimum if smaller.
 
-
-class Evaluated(iec.Individual):
-    """An inspyred individual that remembers whether its trial failed."""
-
-    def __init__(self, candidate: list[float], failed: bool) -> None:
-        super().__init__(candidate, maximize=True)
-        self.failed = failed
-
-
-@dataclass
-class _Member:
-    """A member of the generation in flight: asked yet? told yet? with which scores?"""
-
-    candidate: list[float]
-    config: Config
-    key: str
-    asked: bool = False
-    told: bool = False
-    scores: list[float] | None = None
-
-
-def _digest(key: str) -> str:
-    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
-
-
-class EvolutionaryStrategy(Strategy):
-    """A generational strategy driving one of inspyred's evolutionary computations.
-
-    ``ask(n)`` hands out the not-yet-asked members of the current generation,
-    at most ``n`` at a time, then ``[]`` until every member was told; the
-    next ``ask`` breeds the next generation. ``population_size`` means the
-    same for every strategy: the jobs of one generation. It defaults to the
-    ``n`` of the first ``ask`` (so a generation fills the study's parallel
-    slots), and is raised to the algorithm's minimum if smaller.
+    Asynchronous form (``set_mode("async")``, for the algorithms with
+    ``breeds_asynchronously``): ``ask(n)`` always returns ``n`` children, each
+    bred from the population told so far. With ``islands`` >= 2,
+    ``population_size`` is each island's.
     """
 
     supports_async: ClassVar[bool] = False
+    breeds_asynchronously: ClassVar[bool] = False
+    """The algorithm has an asynchronous form (one child at a time) and an island model."""
     min_population: ClassVar[int] = 2
     pareto_fitness: ClassVar[bool] = False
     """Fitness is an ``emo.Pareto`` of the scores (multi-objective algorithms)."""
     archive_offspring: ClassVar[bool] = False
     """The archiver sees every evaluated offspring, not only the survivors of replacement."""
 
-    def __init__(self, *, population_size: int | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        population_size: int | None = None,
+        seed: int | None = None,
+        islands: int = 1,
+        migration_interval: int | None = None,
+        migrants: int | None = None,
+        migration_topology: str | None = None,
+    ) -> None:
         super().__init__(seed=seed)
+        owner = type(self).__name__
         self.population_size = options.optional_whole(
-            type(self).__name__, "population_size", population_size, self.min_population
+            owner, "population_size", population_size, self.min_population
+        )
+        self.island_settings = IslandSettings.check(
+            owner, islands, migration_interval, migrants, migration_topology
         )
         self._options: dict[str, Any] = {"population_size": self.population_size}
+        self._asynchronous = False
 
     # -- what each algorithm provides -------------------------------------------------
     @abstractmethod
@@ -151,6 +140,10 @@ class EvolutionaryStrategy(Strategy):
     def _arguments(self, size: int) -> dict[str, Any]:
         """inspyred's keyword arguments (as ``evolve`` gets them) for a population of ``size``."""
         return {}
+
+    def _child_arguments(self) -> dict[str, Any]:
+        """What changes in :meth:`_arguments` to breed one child (asynchronous form)."""
+        return {"num_selected": 2}
 
     def _default_size(self, n: int) -> int:
         """The population kept for generations of ``n`` jobs (``population_size``, or else the
@@ -208,30 +201,80 @@ class EvolutionaryStrategy(Strategy):
         if self._size is not None:
             self._args.update(self._arguments(self._size))
         self._generation = -1
-        self._members: list[_Member] = []
+        self._births = 0  # asynchronous form: children handed out
+        self._members: list[Member] = []
         self._parents: list[Any] = []
         self._worst: list[float] | None = None
         self._seen: set[str] = set()
+        self._immigrants: list[dict[str, Any]] = []
+        self._archipelago: Archipelago | None = None
+        if self.island_settings.islands > 1:
+            self._archipelago = Archipelago(
+                self.island_settings,
+                self._island,
+                island_size(
+                    self.island_settings.islands, self.population_size, self.min_population
+                ),
+                self._config_key,
+                self.seed,
+            )
+
+    def _island(self, size: int, seed: int | None) -> EvolutionaryStrategy:
+        """One island: this strategy with one population of ``size``, in the same form."""
+        island = type(self)(**{**self._options, "population_size": size}, seed=seed)
+        island.setup(self.space, self.objectives)
+        island.set_mode("async" if self._asynchronous else "generational")
+        return island
+
+    def set_mode(self, mode: str) -> None:
+        """Breed one child at a time in the tuner's ``"async"`` mode, if the algorithm can."""
+        self._use_form(mode == "async" and self.breeds_asynchronously)
+
+    def _use_form(self, asynchronous: bool) -> None:
+        self._asynchronous = asynchronous
+        # a capability of this instance, as for pbt: the generational form waits for generations
+        setattr(self, "supports_async", asynchronous)  # noqa: B010
+
+    @property
+    def is_asynchronous(self) -> bool:
+        """Whether it breeds one child at a time (the tuner's asynchronous mode)."""
+        return self._asynchronous
 
     @property
     def options(self) -> dict[str, Any]:
         """The options it was built with: ``make_strategy(name, **options)`` rebuilds it."""
-        return dict(self._options)
+        return {**self._options, **self.island_settings.as_options()}
 
     @property
     def generation(self) -> int:
-        """The generation the latest asked configurations belong to (0: the initial population)."""
+        """The generation the latest asked configurations belong to (0: the initial population).
+
+        In the asynchronous form, one generation is one population's worth of children.
+        """
         self._require_setup()
+        if self._archipelago is not None:
+            return self._archipelago.generation
+        if self._asynchronous:
+            size = self._offspring_limit(self._size) if self._size else 1
+            return max(self._births - 1, 0) // size
         return max(self._generation, 0)
 
     # -- ask / tell -------------------------------------------------------------------
     def ask(self, n: int) -> list[Config]:
-        """Up to ``n`` members of the current generation not asked yet; ``[]`` while in flight."""
+        """Up to ``n`` configurations (see the class's forms)."""
         n = self._check_n(n)
         self._require_setup()
+        if self._archipelago is not None:
+            return self._archipelago.ask(n)
         if self._size is None:
             self._size = max(self._default_size(n), self.min_population)
             self._args.update(self._arguments(self._size))
+        if self._asynchronous:
+            if self._births == 0 and self._members and all(m.told for m in self._members):
+                warm, self._members = self._members[: self._size], []
+                self._settle(warm)  # a warm start's trials are the first population
+                self._births = len(warm)
+            return [self._breed_one() for _ in range(n)]
         if not self._members or self._generation < 0:  # (members: a warm start's, told)
             self._breed()
         fresh = [member for member in self._members if not member.asked][:n]
@@ -244,8 +287,12 @@ class EvolutionaryStrategy(Strategy):
 
         The first asked, not yet told member with the same hyperparameters
         (as SageMaker receives them) takes the result. The generation moves on
-        once every member was told.
+        once every member was told; in the asynchronous form the child joins
+        the population at once.
         """
+        if self._archipelago is not None:
+            self._archipelago.tell(config, metrics)
+            return
         key = self._config_key(config)
         scores = self._scores(metrics)
         for member in self._members:
@@ -259,7 +306,10 @@ class EvolutionaryStrategy(Strategy):
                 repr(dict(config)),
                 "Tell each asked configuration exactly once, with the dict ask() returned.",
             )
-        if all(member.told for member in self._members):
+        if self._asynchronous:
+            self._members.remove(member)
+            self._settle([member])
+        elif all(member.told for member in self._members):
             self._complete()
 
     def warm_start(self, trials: Sequence[PriorTrial]) -> int:
@@ -278,10 +328,10 @@ class EvolutionaryStrategy(Strategy):
                 candidate = self.space.to_unit(trial.config)
                 candidate += self._generate()[len(candidate) :]  # an algorithm's own genes (ES)
                 config, key = self._decode(candidate)
-                members.append(_Member(candidate, config, key, True, True, scores))
+                members.append(Member(candidate, config, key, True, True, scores))
         members = [members[i] for i in best_first([m.scores or [] for m in members])]
         self._members = members
-        self._seen.update(_digest(m.key) for m in members)
+        self._seen.update(digest(m.key) for m in members)
         return min(len(members), self._size) if self._size is not None else len(members)
 
     # -- the generation loop ----------------------------------------------------------
@@ -298,8 +348,8 @@ class EvolutionaryStrategy(Strategy):
         self._members = list(prior)
         for candidate in candidates:
             config, key = self._novel(candidate)
-            self._seen.add(_digest(key))
-            self._members.append(_Member(candidate, config, key))
+            self._seen.add(digest(key))
+            self._members.append(Member(candidate, config, key))
         if self._members and all(member.told for member in self._members):
             self._complete()  # a population wholly warm-started: breed from it at once
             self._breed()
@@ -314,32 +364,19 @@ class EvolutionaryStrategy(Strategy):
         d = self.space.dimension
         scale = _NUDGE_SCALE
         for _ in range(_NUDGE_TRIES):
-            if _digest(key) not in self._seen:
+            if digest(key) not in self._seen:
                 break
             moved = [min(max(x + self._rng.gauss(0.0, scale), 0.0), 1.0) for x in candidate[:d]]
             moved_config, moved_key = self._decode(moved)
             scale *= 2.0
-            if _digest(moved_key) not in self._seen:
+            if digest(moved_key) not in self._seen:
                 candidate[:d] = moved
                 return moved_config, moved_key
         return config, key
 
     def _complete(self) -> None:
         ec, rng, args = self._ec, self._rng, self._args
-        for member in self._members:
-            if member.scores is not None:
-                self._worst = (
-                    list(member.scores)
-                    if self._worst is None
-                    else [min(w, s) for w, s in zip(self._worst, member.scores, strict=True)]
-                )
-        offspring = []
-        for member in self._members:
-            individual = Evaluated(member.candidate, failed=member.scores is None)
-            if member.scores is not None:
-                individual.fitness = self._fitness(member.scores)
-            offspring.append(individual)
-        self._refresh_failures(offspring)
+        offspring = self._evaluated(self._members)
         ec.num_evaluations += len(offspring)
         if self._generation == 0:
             ec.population = offspring
@@ -362,16 +399,7 @@ class EvolutionaryStrategy(Strategy):
         self._members = []
         self._parents = []
         self._after_generation()
-
-    def _fitness(self, scores: list[float]) -> Any:
-        return emo.Pareto(list(scores)) if self.pareto_fitness else scores[0]
-
-    def _refresh_failures(self, offspring: list[Any]) -> None:
-        """Give every failed individual the failure fitness (see the module's policy)."""
-        worst = self._worst if self._worst is not None else [0.0] * len(self.objectives)
-        for individual in [*offspring, *self._individuals()]:
-            if individual.failed:
-                individual.fitness = self._fitness(worst)
+        self._settle_immigrants()
 
     def _individuals(self) -> list[Any]:
         """Every individual the strategy holds, each once."""
@@ -390,34 +418,45 @@ class EvolutionaryStrategy(Strategy):
 
     # -- persistence ------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        """The whole state as JSON data: random state, population, archive, generation in flight."""
-        space = self.space
+        """The whole state as JSON data: random state, population, archive, children in flight."""
+        state = header(self.name)
+        state.update(
+            options=self.options,
+            space=self.space.to_json(),
+            objectives=[[o.metric, o.direction.value] for o in self.objectives],
+            form="async" if self._asynchronous else "generational",
+        )
+        if self._archipelago is not None:
+            state["islands"] = self._archipelago.state()
+        else:
+            state.update(self._population_state())
+        check_json(state, f"the {self.name!r} strategy's snapshot")
+        return state
+
+    def _population_state(self) -> dict[str, Any]:
         table: list[dict[str, Any]] = []
         numbers: dict[int, int] = {}
 
         def ref(individual: Any) -> int:
             if id(individual) not in numbers:
                 numbers[id(individual)] = len(table)
-                table.append(self._individual_state(individual))
+                table.append(individual_state(individual))
             return numbers[id(individual)]
 
         ec = self._ec
-        state = header(self.name)
-        state.update(
-            options=dict(self._options),
-            space=space.to_json(),
-            objectives=[[o.metric, o.direction.value] for o in self.objectives],
-            random_state=random_state(self._rng),
-            population_size=self._size,
-            generation=self._generation,
-            num_evaluations=ec.num_evaluations,
-            num_generations=ec.num_generations,
-            args=copy.deepcopy({k: v for k, v in self._args.items() if k != "_ec"}),
-            population=[ref(i) for i in ec.population],
-            archive=[ref(i) for i in ec.archive],
-            parents=[ref(i) for i in self._parents],
-            extra=self._extra_state(ref),
-            members=[
+        return {
+            "random_state": random_state(self._rng),
+            "population_size": self._size,
+            "generation": self._generation,
+            "births": self._births,
+            "num_evaluations": ec.num_evaluations,
+            "num_generations": ec.num_generations,
+            "args": copy.deepcopy({k: v for k, v in self._args.items() if k != "_ec"}),
+            "population": [ref(i) for i in ec.population],
+            "archive": [ref(i) for i in ec.archive],
+            "parents": [ref(i) for i in self._parents],
+            "extra": self._extra_state(ref),
+            "members": [
                 {
                     "candidate": list(m.candidate),
                     "asked": m.asked,
@@ -426,23 +465,11 @@ class EvolutionaryStrategy(Strategy):
                 }
                 for m in self._members
             ],
-            worst=None if self._worst is None else list(self._worst),
-            seen=sorted(self._seen),
-        )
-        state["individuals"] = table
-        check_json(state, f"the {self.name!r} strategy's snapshot")
-        return state
-
-    def _individual_state(self, individual: Any) -> dict[str, Any]:
-        fitness = individual.fitness
-        data: dict[str, Any] = {
-            "candidate": list(individual.candidate),
-            "fitness": list(fitness.values) if isinstance(fitness, emo.Pareto) else fitness,
-            "failed": individual.failed,
+            "worst": None if self._worst is None else list(self._worst),
+            "seen": sorted(self._seen),
+            "immigrants": copy.deepcopy(self._immigrants),
+            "individuals": table,
         }
-        if hasattr(individual, "grid_location"):
-            data["grid_location"] = individual.grid_location
-        return data
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Return to a state written by :meth:`snapshot` (call after :meth:`setup`)."""
@@ -450,31 +477,12 @@ class EvolutionaryStrategy(Strategy):
         state = check_header(state, self.name)
         try:
             self._check_snapshot(state)
+            self._use_form(state.get("form", "generational") == "async")
             self._setup()
-            set_random_state(self._rng, state["random_state"])
-            self._size = state["population_size"]
-            self._generation = state["generation"]
-            ec = self._ec
-            ec.num_evaluations = state["num_evaluations"]
-            ec.num_generations = state["num_generations"]
-            self._args.clear()
-            self._args.update(copy.deepcopy(dict(state["args"])))
-            self._args["_ec"] = ec
-            individuals = [self._individual_from(data) for data in state["individuals"]]
-            ec.population = [individuals[i] for i in state["population"]]
-            ec.archive = [individuals[i] for i in state["archive"]]
-            self._parents = [individuals[i] for i in state["parents"]]
-            self._members = []
-            for data in state["members"]:
-                candidate = list(data["candidate"])
-                config, key = self._decode(candidate)
-                scores = None if data["scores"] is None else list(data["scores"])
-                self._members.append(
-                    _Member(candidate, config, key, bool(data["asked"]), bool(data["told"]), scores)
-                )
-            self._worst = None if state["worst"] is None else list(state["worst"])
-            self._seen = set(state["seen"])
-            self._restore_extra(state["extra"], individuals)
+            if self._archipelago is not None:
+                self._archipelago.restore(state["islands"])
+            else:
+                self._restore_population(state)
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             if isinstance(exc, StrategyError):
                 raise
@@ -484,10 +492,31 @@ class EvolutionaryStrategy(Strategy):
                 "Pass the snapshot unchanged.",
             ) from exc
 
-    def _individual_from(self, data: Mapping[str, Any]) -> Any:
-        individual = Evaluated(list(data["candidate"]), failed=bool(data["failed"]))
-        fitness = data["fitness"]
-        individual.fitness = emo.Pareto(list(fitness)) if self.pareto_fitness else fitness
-        if "grid_location" in data:
-            individual.grid_location = data["grid_location"]
-        return individual
+    def _restore_population(self, state: Mapping[str, Any]) -> None:
+        set_random_state(self._rng, state["random_state"])
+        self._size = state["population_size"]
+        self._generation = state["generation"]
+        self._births = int(state.get("births", 0))
+        ec = self._ec
+        ec.num_evaluations = state["num_evaluations"]
+        ec.num_generations = state["num_generations"]
+        self._args.clear()
+        self._args.update(copy.deepcopy(dict(state["args"])))
+        self._args["_ec"] = ec
+        pareto = self.pareto_fitness
+        individuals = [individual_from(data, pareto=pareto) for data in state["individuals"]]
+        ec.population = [individuals[i] for i in state["population"]]
+        ec.archive = [individuals[i] for i in state["archive"]]
+        self._parents = [individuals[i] for i in state["parents"]]
+        self._members = []
+        for data in state["members"]:
+            candidate = list(data["candidate"])
+            config, key = self._decode(candidate)
+            scores = None if data["scores"] is None else list(data["scores"])
+            self._members.append(
+                Member(candidate, config, key, bool(data["asked"]), bool(data["told"]), scores)
+            )
+        self._worst = None if state["worst"] is None else list(state["worst"])
+        self._seen = set(state["seen"])
+        self._immigrants = [dict(i) for i in state.get("immigrants", [])]
+        self._restore_extra(state["extra"], individuals)

@@ -32,6 +32,7 @@ class GeneticAlgorithm(EvolutionaryStrategy):
     candidates unchanged, hence these operators.
     """
 
+    breeds_asynchronously: ClassVar[bool] = True
     name: ClassVar[str] = "ga"
     min_population: ClassVar[int] = 2
 
@@ -45,9 +46,20 @@ class GeneticAlgorithm(EvolutionaryStrategy):
         mutation_rate: float = 0.5,
         mutation_scale: float = 0.1,
         num_elites: int = 2,
+        islands: int = 1,
+        migration_interval: int | None = None,
+        migrants: int | None = None,
+        migration_topology: str | None = None,
         seed: int | None = None,
     ) -> None:
-        super().__init__(population_size=population_size, seed=seed)
+        super().__init__(
+            population_size=population_size,
+            seed=seed,
+            islands=islands,
+            migration_interval=migration_interval,
+            migrants=migrants,
+            migration_topology=migration_topology,
+        )
         owner = type(self).__name__
         self.crossover = options.choice(owner, "crossover", crossover, ("blend", "sbx"))
         self.crossover_rate = options.rate(owner, "crossover_rate", crossover_rate)
@@ -101,6 +113,7 @@ class DifferentialEvolution(EvolutionaryStrategy):
     fills the whole population (twice ``population_size`` jobs).
     """
 
+    breeds_asynchronously: ClassVar[bool] = True
     name: ClassVar[str] = "dea"
     min_population: ClassVar[int] = 2
 
@@ -112,9 +125,20 @@ class DifferentialEvolution(EvolutionaryStrategy):
         crossover_rate: float = 1.0,
         mutation_rate: float = 0.5,
         mutation_scale: float = 0.1,
+        islands: int = 1,
+        migration_interval: int | None = None,
+        migrants: int | None = None,
+        migration_topology: str | None = None,
         seed: int | None = None,
     ) -> None:
-        super().__init__(population_size=population_size, seed=seed)
+        super().__init__(
+            population_size=population_size,
+            seed=seed,
+            islands=islands,
+            migration_interval=migration_interval,
+            migrants=migrants,
+            migration_topology=migration_topology,
+        )
         owner = type(self).__name__
         self.tournament_size = options.whole(owner, "tournament_size", tournament_size, 1)
         self.crossover_rate = options.rate(owner, "crossover_rate", crossover_rate)
@@ -163,6 +187,7 @@ class EstimationOfDistribution(EvolutionaryStrategy):
     the search keeps moving once the selected members agree.
     """
 
+    breeds_asynchronously: ClassVar[bool] = True
     name: ClassVar[str] = "eda"
     min_population: ClassVar[int] = 4
 
@@ -173,9 +198,20 @@ class EstimationOfDistribution(EvolutionaryStrategy):
         num_selected: int | None = None,
         num_elites: int = 1,
         min_spread: float = 0.03,
+        islands: int = 1,
+        migration_interval: int | None = None,
+        migrants: int | None = None,
+        migration_topology: str | None = None,
         seed: int | None = None,
     ) -> None:
-        super().__init__(population_size=population_size, seed=seed)
+        super().__init__(
+            population_size=population_size,
+            seed=seed,
+            islands=islands,
+            migration_interval=migration_interval,
+            migrants=migrants,
+            migration_topology=migration_topology,
+        )
         owner = type(self).__name__
         self.num_selected = options.optional_whole(owner, "num_selected", num_selected, 2)
         self.num_elites = options.whole(owner, "num_elites", num_elites, 0)
@@ -188,6 +224,9 @@ class EstimationOfDistribution(EvolutionaryStrategy):
         eda = iec.EDA(rng)
         eda.variator = _sample_normal
         return eda
+
+    def _child_arguments(self) -> dict[str, Any]:
+        return {"num_offspring": 1}  # the best num_selected told so far, one sample
 
     def _arguments(self, size: int) -> dict[str, Any]:
         selected = self.num_selected if self.num_selected is not None else max(size // 2, 2)

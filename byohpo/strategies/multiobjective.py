@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from inspyred.ec import emo, variators
 
@@ -37,6 +37,9 @@ class ParetoStrategy(EvolutionaryStrategy):
         the metrics as reported (minimized ones are not negated).
         """
         self._require_setup()
+        if self._archipelago is not None:
+            islands = cast(list[ParetoStrategy], self._archipelago.islands)
+            return self._non_dominated([p for island in islands for p in island.pareto_front()])
         front = []
         for individual in self._ec.archive:
             if individual.failed:
@@ -48,6 +51,18 @@ class ParetoStrategy(EvolutionaryStrategy):
             }
             front.append(ParetoPoint(config, values))
         return front
+
+    def _non_dominated(self, points: list[ParetoPoint]) -> list[ParetoPoint]:
+        """The points (of several islands) no other point beats on every objective, each once."""
+        unique = {self._config_key(p.config): p for p in points}
+        sign = {o.metric: 1.0 if o.maximize else -1.0 for o in self.objectives}
+
+        def beats(a: ParetoPoint, b: ParetoPoint) -> bool:
+            at_least = all(sign[m] * a.objectives[m] >= sign[m] * b.objectives[m] for m in sign)
+            return at_least and a.objectives != b.objectives
+
+        kept = list(unique.values())
+        return [p for p in kept if not any(beats(q, p) for q in kept)]
 
 
 class NSGA2(ParetoStrategy):
@@ -66,6 +81,7 @@ class NSGA2(ParetoStrategy):
     trial cut by the crowding distance would be missing from the front.
     """
 
+    breeds_asynchronously: ClassVar[bool] = True
     name: ClassVar[str] = "nsga2"
     min_population: ClassVar[int] = 2
     archive_offspring: ClassVar[bool] = True
@@ -79,9 +95,20 @@ class NSGA2(ParetoStrategy):
         sbx_distribution_index: float = 10.0,
         mutation_rate: float | None = None,
         mutation_scale: float = 0.1,
+        islands: int = 1,
+        migration_interval: int | None = None,
+        migrants: int | None = None,
+        migration_topology: str | None = None,
         seed: int | None = None,
     ) -> None:
-        super().__init__(population_size=population_size, seed=seed)
+        super().__init__(
+            population_size=population_size,
+            seed=seed,
+            islands=islands,
+            migration_interval=migration_interval,
+            migrants=migrants,
+            migration_topology=migration_topology,
+        )
         owner = type(self).__name__
         self.tournament_size = options.whole(owner, "tournament_size", tournament_size, 1)
         self.crossover_rate = options.rate(owner, "crossover_rate", crossover_rate)

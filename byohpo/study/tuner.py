@@ -189,7 +189,8 @@ class Tuner:
                 f"{self.strategy.name!r} "
                 "breeds whole generations",
                 f"strategy={self.strategy.name!r}",
-                "Use mode='generational' with it, or an async-capable strategy such as 'random'.",
+                "Use mode='generational' with it, or an async-capable strategy such as 'random', "
+                "'bo', 'ga', 'dea', 'eda', 'es' or 'nsga2'.",
             )
         self.warm_start = warm.warm_start_sources(warm_start, self.strategy)
         self.seed = seed

@@ -45,7 +45,7 @@ def test_async_mode_refills_slots_and_refuses_generational_strategies(
         byohpo.Tuner(
             job,
             space,
-            strategy="ga",
+            strategy="pso",  # a swarm moves whole generations: no asynchronous form
             objective="validation:accuracy",
             mode="async",
             backend=instant_fake(),
