@@ -21,8 +21,9 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -88,6 +89,8 @@ class FakeAWS:
     - ``check_roles``: refuse jobs whose role does not exist in the fake IAM.
     - ``work_dir``: where each job's ``/opt/ml`` stand-in goes (a temporary directory,
       removed on :meth:`stop`, by default; a given directory is kept).
+    - ``clock``: the monotonic clock (seconds) that the rate limits of ``faults`` refill
+      with; ``time.monotonic`` by default. A test steps its own instead of sleeping.
 
     Thread-safe. At most one fake is active in a process at a time. Clients must be created
     while it is active (or passed to :meth:`patch_client`).
@@ -111,6 +114,7 @@ class FakeAWS:
         spot_savings: float = 0.7,
         check_roles: bool = False,
         work_dir: str | os.PathLike[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         _check_options(
             python=python,
@@ -155,6 +159,7 @@ class FakeAWS:
             startup_seconds / 6 if warm_startup_seconds is None else warm_startup_seconds
         )
         self._given_work_dir = Path(work_dir) if work_dir is not None else None
+        self._clock = clock
         self._lock = threading.Lock()
         self._api_calls: Counter[str] = Counter()
         self._aws_calls: Counter[str] = Counter()
@@ -214,7 +219,7 @@ class FakeAWS:
             else:
                 self.work_dir = Path(tempfile.mkdtemp(prefix="byohpo-fake-"))
             transfer = S3Transfer(s3)  # type: ignore[arg-type]
-            self._injector = FaultInjector(self.faults)
+            self._injector = FaultInjector(self.faults, self._clock)
             self._runner = JobRunner(
                 self._store,
                 dataclasses.replace(self._execution, work_dir=self.work_dir),
