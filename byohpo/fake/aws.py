@@ -14,6 +14,7 @@ it, as with moto's ``mock_aws``::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import logging
@@ -27,6 +28,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -36,6 +38,7 @@ from botocore.exceptions import ClientError
 from byohpo.errors import UserError, require_extra
 from byohpo.fake.execution import ExecutionSettings, MetricsFn
 from byohpo.fake.faults import FaultInjector, Faults
+from byohpo.fake.job_journal import JobJournal
 from byohpo.fake.operations import ServiceSettings, TrainingJobService
 from byohpo.fake.protocol import (
     ServiceError,
@@ -89,6 +92,12 @@ class FakeAWS:
     - ``check_roles``: refuse jobs whose role does not exist in the fake IAM.
     - ``work_dir``: where each job's ``/opt/ml`` stand-in goes (a temporary directory,
       removed on :meth:`stop`, by default; a given directory is kept).
+    - ``journal``: a directory where every job is kept on disk (:meth:`save_journal`), and
+      from which a fake started later takes its jobs back (see
+      :mod:`byohpo.fake.job_journal`); the dry run's service keeps one. None by default.
+    - ``create_buckets``: a request naming a bucket that does not exist creates it first,
+      so a dry run needs no setup (output, checkpoint and input buckets). Off by default:
+      the account then answers ``NoSuchBucket`` as AWS does.
     - ``clock``: the monotonic clock (seconds) that the rate limits of ``faults`` refill
       with; ``time.monotonic`` by default. A test steps its own instead of sleeping.
 
@@ -114,6 +123,8 @@ class FakeAWS:
         spot_savings: float = 0.7,
         check_roles: bool = False,
         work_dir: str | os.PathLike[str] | None = None,
+        create_buckets: bool = False,
+        journal: str | os.PathLike[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         _check_options(
@@ -160,6 +171,11 @@ class FakeAWS:
         )
         self._given_work_dir = Path(work_dir) if work_dir is not None else None
         self._clock = clock
+        self.create_buckets = create_buckets
+        self._journal = JobJournal(journal) if journal is not None else None
+        self._buckets: set[str] = set()
+        self._bucket_lock = threading.Lock()
+        self._s3: BaseClient | None = None
         self._lock = threading.Lock()
         self._api_calls: Counter[str] = Counter()
         self._aws_calls: Counter[str] = Counter()
@@ -208,9 +224,13 @@ class FakeAWS:
             self._mock = moto.mock_aws()  # type: ignore[attr-defined]
             self._mock.start()
             self._store = JobStore()
+            if self._journal is not None:
+                for record in self._journal.load():
+                    self._store.add(record)
             self._api_calls.clear()
             self._aws_calls.clear()
-            s3 = self._internal_client("s3")
+            s3 = self._s3 = self._internal_client("s3")
+            self._buckets.clear()
             cloudwatch = self._internal_client("cloudwatch")
             iam = self._internal_client("iam")
             if self._given_work_dir is not None:
@@ -261,6 +281,7 @@ class FakeAWS:
             client.close()
         self._internal_clients.clear()
         self._internal_configs.clear()
+        self._s3 = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -306,6 +327,8 @@ class FakeAWS:
         if service != "sagemaker":
             with self._lock:
                 self._aws_calls[f"{service}.{operation}"] += 1
+            if service == "s3" and operation not in BUCKET_OPERATIONS:
+                self.bucket_needed(bucket_in_url(request.url))
             return None
         answer = self.answer_sagemaker(operation, request_region(request), request_body(request))
         return None if answer is None else answer_response(request, *answer)
@@ -328,6 +351,8 @@ class FakeAWS:
             if injector.throttle(operation):
                 raise ServiceError("ThrottlingException", "Rate exceeded")
             params = decode_params(body)
+            if operation == "CreateTrainingJob":
+                self._job_buckets_needed(params)
             result = service_api.call(operation, region, params)
             if result is None and self._tuning is not None:
                 result = self._tuning.call(operation, region, params)
@@ -338,6 +363,45 @@ class FakeAWS:
             internal = ServiceError("InternalFailure", "An internal error occurred.", status=500)
             return internal.status, error_payload(internal)
         return None if result is None else (200, result)
+
+    def save_journal(self) -> int:
+        """Write the jobs that changed to the ``journal`` directory; how many were written."""
+        if self._journal is None:
+            return 0
+        with self._store.lock:
+            records = [copy.deepcopy(r) for r in self._store.all()]
+        return self._journal.save(records)
+
+    def _job_buckets_needed(self, params: Mapping[str, Any]) -> None:
+        """The buckets a job writes to (its output, its checkpoints) exist before it runs."""
+        uris = [
+            (params.get("OutputDataConfig") or {}).get("S3OutputPath"),
+            (params.get("CheckpointConfig") or {}).get("S3Uri"),
+        ]
+        for uri in uris:
+            if isinstance(uri, str) and uri.startswith("s3://"):
+                self.bucket_needed(uri[len("s3://") :].split("/", 1)[0])
+
+    def bucket_needed(self, bucket: str | None) -> None:
+        """A request names ``bucket``: with ``create_buckets``, create it if it is missing.
+
+        Thread-safe; each bucket is looked at once per start.
+        """
+        s3 = self._s3
+        if not self.create_buckets or not bucket or s3 is None:
+            return
+        with self._bucket_lock:  # the request waits until its bucket exists
+            if bucket in self._buckets:
+                return
+            try:
+                s3.head_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+            except ClientError:
+                kwargs: dict[str, Any] = {"Bucket": bucket}
+                if self.region != "us-east-1":
+                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+                s3.create_bucket(**kwargs)  # type: ignore[attr-defined]
+                logger.info("created bucket %s, which a request named", bucket)
+            self._buckets.add(bucket)
 
     # --- what tests and reports read ------------------------------------------------------
 
@@ -412,6 +476,21 @@ class FakeAWS:
         """Make a client created before the fake started talk to it (as moto's
         ``patch_client``)."""
         dispatcher.register_on(client.meta.events)
+
+
+BUCKET_OPERATIONS = frozenset({"CreateBucket", "DeleteBucket", "ListBuckets"})
+"""S3 operations that create or remove a bucket, or name none: never given one on demand."""
+
+
+def bucket_in_url(url: str) -> str | None:
+    """The bucket an S3 request's URL names (virtual-hosted or path style), if any."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    marker = max(host.rfind(".s3."), host.rfind(".s3-"))
+    if marker > 0:
+        return host[:marker]
+    first = parts.path.lstrip("/").split("/", 1)[0]
+    return unquote(first) or None
 
 
 @functools.cache

@@ -294,6 +294,7 @@ class Tuner:
             "instance_type": self.job.instance_type,
             "instance_count": self.job.instance_count,
             "backend": type(self.backend).__name__,
+            "jobs_run_in": str(self.backend.jobs_run_in),
             "time": self.clock.now(),
         }
 
@@ -326,9 +327,10 @@ class Tuner:
             self.study_id = new_study_id()
             definition = self.definition()
             self.backend.study_id = self.study_id
-            self.backend.open(self.study_name, self.job)
-            self.store.record(StudyDefined(definition, time=float(definition["time"])))
-            return self._run(None, float(definition["time"]))
+            with self.backend:  # held for the run: a dry run's fake starts and stops with it
+                self.backend.open(self.study_name, self.job)
+                self.store.record(StudyDefined(definition, time=float(definition["time"])))
+                return self._run(None, float(definition["time"]))
         finally:
             if owner is not None:
                 owner.release()
@@ -451,8 +453,9 @@ class Tuner:
         )
         tuner.study_id = log.study_id
         tuner.backend.study_id = log.study_id  # None for a study from before study ids
-        tuner.backend.open(tuner.study_name, tuner.job)
-        return tuner._run(log, float(d.get("time") or tuner.clock.now()))
+        with tuner.backend:
+            tuner.backend.open(tuner.study_name, tuner.job)
+            return tuner._run(log, float(d.get("time") or tuner.clock.now()))
 
     def budget(self) -> Budget:
         """What the study may spend: jobs, parallel jobs, seconds, dollars, retries."""
@@ -537,7 +540,7 @@ class Tuner:
             )
             raise
         finally:
-            self.backend.close()  # a fake the study started itself stops here too
+            self.backend.close()
             if reason is not None:
                 self.stop_reason = reason
                 if reason != "interrupted":
