@@ -9,7 +9,39 @@ import pytest
 
 from byohpo.cli import main
 
-from .test_run import study_file
+SCRIPT = """
+import argparse
+p = argparse.ArgumentParser()
+p.add_argument("--width", type=float)
+a, _ = p.parse_known_args()
+print(f"Validation-accuracy={1 - (a.width - 0.25) ** 2:.6f}")
+"""
+
+STUDY = """
+[study]
+name = "cli-random"
+strategy = "random"
+max_jobs = 8
+max_parallel_jobs = 4
+seed = 5
+
+[objective]
+metric = "validation:accuracy"
+
+[job]
+entry_point = "score.py"
+source_dir = "{source}"
+image_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/score:1"
+role = "arn:aws:iam::123456789012:role/SageMakerRole"
+instance_type = "ml.m5.large"
+output_path = "s3://cli-tests/output"
+
+[job.metric_definitions]
+"validation:accuracy" = 'Validation-accuracy=([-0-9\\.]+)'
+
+[space]
+width = {{ type = "continuous", min = 0.0, max = 1.0 }}
+"""
 
 
 @pytest.fixture
@@ -19,9 +51,11 @@ def studies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def small_study(tmp_path: Path, faults_table: str = "") -> Path:
-    path = study_file(tmp_path, "random")
-    text = path.read_text().replace("max_jobs = 24", "max_jobs = 8")
-    path.write_text(text + faults_table)
+    source = tmp_path / "src"
+    source.mkdir(exist_ok=True)
+    (source / "score.py").write_text(SCRIPT)
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY.format(source=source) + faults_table)
     return path
 
 
