@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -230,6 +229,5 @@ def test_ending_the_service_kills_its_jobs_and_leaves_no_process(
 def test_a_service_takes_only_plain_options() -> None:
     with pytest.raises(Exception, match="a fake-AWS service takes only the options"):
         FakeSageMaker(service="anywhere", instant=True)
-    started = time.monotonic()
     assert find_service("no-such-directory") is None
-    assert time.monotonic() - started < 1.0
+    assert not Path("no-such-directory").exists(), "looking for a service creates nothing"
