@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -36,6 +35,12 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from byohpo.errors import UserError, require_extra
+from byohpo.fake.buckets import (
+    BUCKET_OPERATIONS,
+    BucketsOnDemand,
+    bucket_in_url,
+    buckets_of_job,
+)
 from byohpo.fake.execution import ExecutionSettings, MetricsFn
 from byohpo.fake.faults import FaultInjector, Faults
 from byohpo.fake.job_journal import JobJournal
@@ -173,9 +178,7 @@ class FakeAWS:
         self._clock = clock
         self.create_buckets = create_buckets
         self._journal = JobJournal(journal) if journal is not None else None
-        self._buckets: set[str] = set()
-        self._bucket_lock = threading.Lock()
-        self._s3: BaseClient | None = None
+        self._buckets: BucketsOnDemand | None = None
         self._lock = threading.Lock()
         self._api_calls: Counter[str] = Counter()
         self._aws_calls: Counter[str] = Counter()
@@ -229,8 +232,8 @@ class FakeAWS:
                     self._store.add(record)
             self._api_calls.clear()
             self._aws_calls.clear()
-            s3 = self._s3 = self._internal_client("s3")
-            self._buckets.clear()
+            s3 = self._internal_client("s3")
+            self._buckets = BucketsOnDemand(s3, self.region)
             cloudwatch = self._internal_client("cloudwatch")
             iam = self._internal_client("iam")
             if self._given_work_dir is not None:
@@ -281,7 +284,7 @@ class FakeAWS:
             client.close()
         self._internal_clients.clear()
         self._internal_configs.clear()
-        self._s3 = None
+        self._buckets = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -351,8 +354,9 @@ class FakeAWS:
             if injector.throttle(operation):
                 raise ServiceError("ThrottlingException", "Rate exceeded")
             params = decode_params(body)
-            if operation == "CreateTrainingJob":
-                self._job_buckets_needed(params)
+            if operation == "CreateTrainingJob" and self.create_buckets:
+                for bucket in buckets_of_job(params):
+                    self.bucket_needed(bucket)
             result = service_api.call(operation, region, params)
             if result is None and self._tuning is not None:
                 result = self._tuning.call(operation, region, params)
@@ -372,36 +376,10 @@ class FakeAWS:
             records = [copy.deepcopy(r) for r in self._store.all()]
         return self._journal.save(records)
 
-    def _job_buckets_needed(self, params: Mapping[str, Any]) -> None:
-        """The buckets a job writes to (its output, its checkpoints) exist before it runs."""
-        uris = [
-            (params.get("OutputDataConfig") or {}).get("S3OutputPath"),
-            (params.get("CheckpointConfig") or {}).get("S3Uri"),
-        ]
-        for uri in uris:
-            if isinstance(uri, str) and uri.startswith("s3://"):
-                self.bucket_needed(uri[len("s3://") :].split("/", 1)[0])
-
     def bucket_needed(self, bucket: str | None) -> None:
-        """A request names ``bucket``: with ``create_buckets``, create it if it is missing.
-
-        Thread-safe; each bucket is looked at once per start.
-        """
-        s3 = self._s3
-        if not self.create_buckets or not bucket or s3 is None:
-            return
-        with self._bucket_lock:  # the request waits until its bucket exists
-            if bucket in self._buckets:
-                return
-            try:
-                s3.head_bucket(Bucket=bucket)  # type: ignore[attr-defined]
-            except ClientError:
-                kwargs: dict[str, Any] = {"Bucket": bucket}
-                if self.region != "us-east-1":
-                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-                s3.create_bucket(**kwargs)  # type: ignore[attr-defined]
-                logger.info("created bucket %s, which a request named", bucket)
-            self._buckets.add(bucket)
+        """A request names ``bucket``: with ``create_buckets``, create it if it is missing."""
+        if self.create_buckets and self._buckets is not None:
+            self._buckets.needed(bucket)
 
     # --- what tests and reports read ------------------------------------------------------
 
@@ -476,21 +454,6 @@ class FakeAWS:
         """Make a client created before the fake started talk to it (as moto's
         ``patch_client``)."""
         dispatcher.register_on(client.meta.events)
-
-
-BUCKET_OPERATIONS = frozenset({"CreateBucket", "DeleteBucket", "ListBuckets"})
-"""S3 operations that create or remove a bucket, or name none: never given one on demand."""
-
-
-def bucket_in_url(url: str) -> str | None:
-    """The bucket an S3 request's URL names (virtual-hosted or path style), if any."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    marker = max(host.rfind(".s3."), host.rfind(".s3-"))
-    if marker > 0:
-        return host[:marker]
-    first = parts.path.lstrip("/").split("/", 1)[0]
-    return unquote(first) or None
 
 
 @functools.cache

@@ -40,7 +40,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from byohpo.fake.aws import bucket_in_url
+from byohpo.fake.buckets import bucket_in_url
 from byohpo.fake.fault_settings import faults_from_json
 from byohpo.fake.service_client import (
     CONTROL_PATH,
