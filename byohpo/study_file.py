@@ -12,6 +12,8 @@
                    [study] ("median", "asha", "hyperband"), and ``metric``, ``read_interval``
     [prices]       optional: instance type = dollars per hour
     [dry_run]      optional: inputs = { channel = "local/dir" } put into the fake S3
+    [dry_run.faults] optional: throttle, fail, capacity, ... fractions of the dry run's
+                   calls or jobs that go wrong (see :mod:`byohpo.fake.fault_settings`)
     [pipeline]     optional: how ``byohpo pipeline`` runs the study as a scheduled
                    SageMaker Pipelines step (read by :mod:`byohpo.pipeline`)
 
@@ -31,10 +33,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from byohpo.errors import StudyFileError, UserError
 from byohpo.space import SearchSpace, parameter_from_json
+
+if TYPE_CHECKING:
+    from byohpo.fake.faults import Faults
 
 STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -75,6 +80,8 @@ class StudyFile:
     dry_run_inputs: dict[str, Path]
     tables: dict[str, Any] = field(default_factory=dict)
     """The file's tables as read (``tables.get("pipeline")`` for the pipeline options)."""
+    dry_run_faults: Faults | None = None
+    """``[dry_run.faults]``: what goes wrong in the fake AWS of a dry run, if anything."""
     uri: str | None = None
     """The ``s3://`` URI the file was read from, if it came from S3."""
 
@@ -254,6 +261,7 @@ def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None
         args["prices"] = dict(data["prices"])
     inputs = _dry_run_inputs(data.get("dry_run", {}), args["job"].inputs, where, base)
     study = StudyFile(path, args, inputs, tables=data)
+    study.dry_run_faults = _dry_run_faults(data.get("dry_run", {}), where)
     _check_strategy(study, data["study"], where)
     _check_early_stopping(study, data, where)
     return study
@@ -314,8 +322,8 @@ def _dry_run_inputs(
     """``[dry_run] inputs``: S3 URI of each named channel -> an existing local path."""
     inputs: dict[str, Path] = {}
     for key in dry:
-        if key != "inputs":
-            raise _unknown(key, ["inputs"], where, "dry_run")
+        if key not in ("inputs", "faults"):
+            raise _unknown(key, ["inputs", "faults"], where, "dry_run")
     table = dry.get("inputs", {})
     if not isinstance(table, dict):
         raise StudyFileError(
@@ -347,6 +355,27 @@ def _dry_run_inputs(
             )
         inputs[channels[channel]] = folder
     return inputs
+
+
+def _dry_run_faults(dry: Mapping[str, Any], where: str) -> Faults | None:
+    """``[dry_run.faults]``: e.g. ``throttle = 0.3``, ``fail = 0.1``, ``capacity = 0.05``."""
+    from byohpo.fake.fault_settings import faults_from_table
+
+    table = dry.get("faults")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise StudyFileError(
+            "must be a table of fault = fraction",
+            repr(table),
+            "Write [dry_run.faults] with lines such as throttle = 0.3 and fail = 0.1.",
+            path=where,
+            key="dry_run.faults",
+        )
+    try:
+        return faults_from_table(table, "[dry_run.faults]")
+    except UserError as exc:
+        raise StudyFileError(exc.must, exc.got, exc.fix, path=where, key="dry_run.faults") from None
 
 
 def _study_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -28,6 +28,30 @@ class JobStatus(StrEnum):
         return not self.is_terminal
 
 
+class JobPlace(StrEnum):
+    """Where a study's training jobs run, as the study records it (``jobs_run_in``)."""
+
+    AWS = "aws"
+    """In an AWS account: billed, with console pages and logs there."""
+    FAKE_AWS = "fake-aws"
+    """In a dry run's fake AWS on this machine (``byohpo run --dry-run``, ``FakeSageMaker``)."""
+    VIRTUAL = "virtual"
+    """Nowhere: the simulator's jobs live in virtual time."""
+
+    @classmethod
+    def recorded(cls, study: Mapping[str, object]) -> JobPlace:
+        """Where the jobs of a recorded study (its ``study`` event) run.
+
+        Studies recorded before ``jobs_run_in`` existed named their backend's class
+        instead; those two names are read here, once, so nothing else has to.
+        """
+        value = study.get("jobs_run_in")
+        if isinstance(value, str):
+            return cls(value)
+        legacy = {"FakeSageMaker": cls.FAKE_AWS, "Simulator": cls.VIRTUAL}
+        return legacy.get(str(study.get("backend")), cls.AWS)
+
+
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
 

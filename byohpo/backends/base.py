@@ -11,11 +11,12 @@ import re
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
 
 from byohpo.clock import Clock, WallClock
 from byohpo.errors import BackendError
-from byohpo.trial import CheckpointCopy, JobState, LaunchRequest
+from byohpo.trial import CheckpointCopy, JobPlace, JobState, LaunchRequest
 
 if TYPE_CHECKING:
     from byohpo.job import TrainingJob
@@ -75,7 +76,13 @@ class Backend(ABC):
     - :meth:`poll` costs a bounded number of list calls per cycle, whatever the
       number of jobs in flight, plus one describe per job that became terminal.
     - A ``Stopping`` job is reported as busy until it is ``Stopped``.
+    - A backend is a context manager, and the tuner holds it for a study's run: a backend
+      with an endpoint of its own to run (the dry run's fake AWS) starts it on the outermost
+      entry and stops it on that entry's exit; leaving the block closes the backend.
     """
+
+    jobs_run_in: JobPlace = JobPlace.AWS
+    """Where this backend's jobs run; the study records it (console links, dry-run resume)."""
 
     clock: Clock = WallClock()
     """The time the tuner should use with this backend (virtual in the simulator)."""
@@ -143,3 +150,14 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and background work. Jobs keep running."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from botocore.exceptions import ClientError
 
@@ -65,11 +65,24 @@ STUDY_ID_TAG = "byohpo:study-id"
 """The tag holding the unique id of the study a job belongs to."""
 
 
+ImageLookup = Callable[[TrainingJob, str], str]
+"""``(job, region) -> image URI``: how a job given by ``framework`` finds its training image."""
+
+if TYPE_CHECKING:
+    SessionSource: TypeAlias = boto3.Session | Callable[[], boto3.Session]
+    """A boto3 session, or a function that gives one when a study opens."""
+
+
 class SageMakerBackend(Backend):
     """Runs each trial as a SageMaker training job.
 
-    ``session`` is the boto3 session to use (default: a new ``boto3.Session()``
-    when a study opens, never at import); ``region`` overrides its region.
+    ``session`` is the boto3 session to use, or a function giving one when a
+    study opens (default: a new ``boto3.Session()`` when a study opens, never
+    at import); ``region`` overrides its region. ``image_lookup`` finds the
+    image of a job that names a ``framework`` instead of an ``image_uri``
+    (default: the SageMaker SDK's tables, :func:`byohpo.images.training_image`;
+    an account that mirrors the framework images in its own registry passes
+    its own).
     Promises, beyond :class:`~byohpo.backends.base.Backend`'s:
 
     - ``submit`` of a trial whose job already exists adopts it (a job name is
@@ -87,7 +100,7 @@ class SageMakerBackend(Backend):
 
     def __init__(
         self,
-        session: boto3.Session | None = None,
+        session: SessionSource | None = None,
         region: str | None = None,
         *,
         retry: RetryPolicy | None = None,
@@ -95,8 +108,10 @@ class SageMakerBackend(Backend):
         min_poll_interval: float = 5.0,
         list_calls_per_second: float | None = 2.0,
         check_inputs: bool = True,
+        image_lookup: ImageLookup = training_image,
     ) -> None:
         self._session = session
+        self._image_lookup = image_lookup
         self._region = region
         self.clock = clock or WallClock()
         self.min_poll_interval = min_poll_interval
@@ -148,10 +163,12 @@ class SageMakerBackend(Backend):
         return self._output
 
     # -- opening a study --------------------------------------------------------------------
-    def _make_session(self) -> boto3.Session:
-        import boto3
+    def _open_session(self) -> boto3.Session:
+        if self._session is None:
+            import boto3
 
-        return boto3.Session(region_name=self._region)
+            return boto3.Session(region_name=self._region)
+        return self._session() if callable(self._session) else self._session
 
     def open(self, study_name: str, job: TrainingJob) -> None:
         """Create the clients, find the image, check inputs, upload the code (once per content).
@@ -164,7 +181,7 @@ class SageMakerBackend(Backend):
         self._study = study_name
         self._job = job
         self._prefix = study_prefix(study_name, self.study_id)
-        session = self._session or self._make_session()
+        session = self._open_session()
         region = self._region or session.region_name
         if not region:
             raise UserError(
@@ -178,21 +195,14 @@ class SageMakerBackend(Backend):
         self._s3 = session.client("s3", region_name=region, config=config)
         self._logs = session.client("logs", region_name=region, config=config)
         output = job.output_path or self._default_output_path(session, region)
-        self._prepare_buckets(job, output)
         self._output = f"{output}/{self._prefix}"
-        self._image = self._training_image(job, region)
+        self._image = self._image_lookup(job, region)
         if self._check_inputs:
             self._check_input_data(job)
         if job.entry_point is not None:
             code = StudyCode(job.entry_point, self._upload_code(job))
             self._script_mode = script_mode_hyperparameters(code, region, job.container_log_level)
         merged_hyperparameters(job, {}, self._script_mode, self.job_name(0))
-
-    def _training_image(self, job: TrainingJob, region: str) -> str:
-        return training_image(job, region)
-
-    def _prepare_buckets(self, job: TrainingJob, output_path: str) -> None:
-        """Hook before anything is uploaded; the real service needs nothing here."""
 
     def _default_output_path(self, session: boto3.Session, region: str) -> str:
         """``s3://sagemaker-<region>-<account>/byohpo``, the SDK's default bucket."""

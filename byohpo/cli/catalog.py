@@ -119,7 +119,7 @@ def folder_contents(folder: Path) -> tuple[int, int]:
 
 def delete_study(folder: Path) -> None:
     """Remove a study's folder, after ending its dry run's fake AWS if it is running."""
-    from byohpo.fake.dry_run import SERVICE_DIR
+    from byohpo.cli.dry_run import SERVICE_DIR
 
     if (folder / SERVICE_DIR).is_dir():
         from byohpo.fake.service_client import stop_service

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import html
 import io
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from byohpo.cli.dry_run import study_backend
 from byohpo.errors import MissingExtraError, UserError
 
 if TYPE_CHECKING:
@@ -118,7 +118,15 @@ def run_comparison(
             result = StudyResult(log)  # already run: read, never paid again
         else:
             runs_on = (
-                backend(location, name) if backend else _backend(dry_run, study, location, name)
+                backend(location, name)
+                if backend
+                else study_backend(
+                    dry_run=dry_run,
+                    inputs=study.dry_run_inputs,
+                    location=location,
+                    name=name,
+                    faults=study.dry_run_faults if dry_run else None,
+                )
             )
             with runs_on as chosen:
                 if log is not None and log.study:
@@ -130,27 +138,6 @@ def run_comparison(
                     result = tuner.run()
         compared.append(ComparedStudy(plan["strategy"], repeat, plan["seed"], result))
     return compared
-
-
-@contextlib.contextmanager
-def _backend(dry_run: bool, study: StudyFile, location: str, name: str) -> Iterator[Any]:
-    """A run's backend: SageMaker, or for a dry run the fake AWS service beside its store."""
-    if not dry_run:
-        from byohpo.backends.sagemaker import SageMakerBackend
-
-        backend = SageMakerBackend()
-        try:
-            yield backend
-        finally:
-            backend.close()
-        return
-    from byohpo.fake.dry_run import dry_run_backend
-
-    fake = dry_run_backend(location, name, study.dry_run_inputs)
-    try:
-        yield fake
-    finally:
-        fake.shutdown()
 
 
 # -- the report -----------------------------------------------------------------------------

@@ -13,16 +13,18 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from byohpo.cli.aws_settings import aws_session, aws_setup_message
+from byohpo.cli.aws_settings import aws_setup_message
 from byohpo.cli.compare import add_compare_parser, cmd_compare
+from byohpo.cli.dry_run import dry_run_faults, recorded_dry_run, study_backend
 from byohpo.cli.run_summary import print_outcome
 from byohpo.cli.studies import add_studies_parsers, cmd_delete, cmd_list
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
 from byohpo.pipeline.commands import add_pipeline_parser, cmd_pipeline
+from byohpo.trial import JobPlace
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
@@ -39,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("study_file", metavar="STUDY.toml", help="a path, or an s3:// URI")
     run.add_argument(
         "--dry-run", action="store_true", help="a fake AWS; the jobs run on this machine"
+    )
+    run.add_argument(
+        "--faults",
+        metavar="NAME=RATE,...",
+        help="with --dry-run: rehearse under injected faults, e.g. "
+        "throttle=0.3,fail=0.1,capacity=0.05 (also: slow_start, missing_metrics, seed; "
+        "default: the study file's [dry_run.faults])",
     )
     run.add_argument(
         "--name",
@@ -165,16 +174,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     study = load_study_file(args.study_file)
     if args.name is not None:
         study.rename(args.name)
+    faults = dry_run_faults(args.faults, args.dry_run, study.dry_run_faults)
     location = _store_location(study.tuner_args.get("store"), study.name)
     _check_name_is_free(location, study.name, args.study_file)
     on_interrupt = args.on_interrupt or study.tuner_args.get("on_interrupt", "ask")
-    with _backend(
+    with study_backend(
         dry_run=args.dry_run,
         inputs=study.dry_run_inputs,
         location=location,
         name=study.name,
         region=args.region,
         profile=args.profile,
+        faults=faults,
     ) as backend:
         tuner = study.make_tuner(
             backend=backend, on_interrupt=on_interrupt, progress=not args.quiet
@@ -211,8 +222,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
             f"No job was created, so nothing was spent: fix the study file and run it again "
             f"with `byohpo run STUDY.toml`; it starts study {log.name!r} over.",
         )
-    dry_run = log.study.get("backend") == "FakeSageMaker"
-    with _backend(
+    dry_run = recorded_dry_run(log.study, "resume", log.name)
+    with study_backend(
         dry_run=dry_run,
         inputs={},
         location=store.location,
@@ -221,7 +232,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         profile=args.profile,
     ) as backend:
         if dry_run:
-            from byohpo.fake.dry_run import record_lost_jobs
+            from byohpo.cli.dry_run import record_lost_jobs
 
             backend.start()
             record_lost_jobs(store, backend)
@@ -259,8 +270,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(f"not finished (running, or interrupted: `byohpo resume {result.name}` continues it)")
     _say_damage(result.log.damage, args.study, sys.stdout)
-    if result.log.study.get("backend") == "FakeSageMaker":
-        from byohpo.fake.dry_run import service_status
+    if JobPlace.recorded(result.log.study) is JobPlace.FAKE_AWS:
+        from byohpo.cli.dry_run import service_status
         from byohpo.study.tuner import study_location
 
         print(service_status(study_location(args.study), result.name))
@@ -313,9 +324,9 @@ def cmd_stop(args: argparse.Namespace) -> int:
             "stop needs an existing study", repr(args.study), "Give its name or directory."
         )
     running = [t for t in log.trials.values() if t.submitted and not t.has_result and t.job_name]
-    dry_run = log.study.get("backend") == "FakeSageMaker"
+    dry_run = recorded_dry_run(log.study, "stop", log.name)
     if dry_run:
-        from byohpo.fake.dry_run import service_dir
+        from byohpo.cli.dry_run import service_dir
         from byohpo.fake.service_client import find_service, read_state
 
         directory = service_dir(store.location, log.name)
@@ -329,14 +340,17 @@ def cmd_stop(args: argparse.Namespace) -> int:
                     "records them as lost and goes on"
                 )
             return EXIT_OK
-    with _backend(
-        dry_run=dry_run,
-        inputs={},
-        location=store.location,
-        name=log.name,
-        region=args.region or log.study.get("region"),
-        profile=args.profile,
-    ) as backend:
+    with (
+        study_backend(
+            dry_run=dry_run,
+            inputs={},
+            location=store.location,
+            name=log.name,
+            region=args.region or log.study.get("region"),
+            profile=args.profile,
+        ) as backend,
+        backend,
+    ):  # entered: a dry run's fake AWS answers while the jobs stop
         backend.study_id = log.study_id
         backend.open(log.name, TrainingJob.from_json(log.study["job"], check_files=False))
         for trial in running:
@@ -403,35 +417,6 @@ def _store_location(store: str | None, name: str) -> str:
     from byohpo.study.tuner import study_location
 
     return str(store) if store is not None else study_location(name)
-
-
-@contextlib.contextmanager
-def _backend(
-    *,
-    dry_run: bool,
-    inputs: dict[str, Path],
-    location: str,
-    name: str,
-    region: str | None = None,
-    profile: str | None = None,
-) -> Iterator[Any]:
-    """The study's backend; a dry run's is the fake AWS service next to the study's store."""
-    if not dry_run:
-        from byohpo.backends.sagemaker import SageMakerBackend
-
-        backend = SageMakerBackend(aws_session(region, profile))
-        try:
-            yield backend
-        finally:
-            backend.close()
-        return
-    from byohpo.fake.dry_run import dry_run_backend
-
-    fake = dry_run_backend(location, name, inputs)  # started when the study opens, not before
-    try:
-        yield fake
-    finally:
-        fake.shutdown()
 
 
 def _with_restart_hint(exc: UserError, location: str, args: argparse.Namespace) -> UserError:

@@ -23,11 +23,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from byohpo.backends.retry import RetryPolicy
 from byohpo.backends.sagemaker import SageMakerBackend
 from byohpo.errors import MissingExtraError, UserError
+from byohpo.fake.fault_settings import faults_to_json
 from byohpo.fake.faults import FailureKind, Faults
 from byohpo.fake.service_client import (
     DEFAULT_IDLE_TIMEOUT,
@@ -37,8 +38,10 @@ from byohpo.fake.service_client import (
     start_service,
     stop_service,
 )
+from byohpo.images import training_image
 from byohpo.job import TrainingJob
 from byohpo.job_checks import bucket_of
+from byohpo.trial import JobPlace
 
 if TYPE_CHECKING:
     import boto3
@@ -65,6 +68,8 @@ SERVICE_OPTIONS = frozenset(
         "spot_savings",
         "check_roles",
         "work_dir",
+        "create_buckets",
+        "faults",
     }
 )
 """The ``aws_options`` a fake-AWS service takes (plain values that cross a process boundary)."""
@@ -76,47 +81,52 @@ INPUTS_FILE = "inputs.json"
 class FakeSageMaker(SageMakerBackend):
     """The SageMaker backend on a fake AWS: a dry run needs no account and no setup.
 
-    Use it as a context manager, so that every boto3 client created inside the
-    block talks to the fake (as with moto's ``mock_aws``)::
+    This is :class:`~byohpo.backends.sagemaker.SageMakerBackend`, unchanged, given a
+    boto3 session (:meth:`session`) whose clients talk to a fake AWS that this object
+    runs: in this process, or in a background service. Use it as a context manager, so
+    that every boto3 client created inside the block talks to the fake (as with moto's
+    ``mock_aws``)::
 
         with byohpo.FakeSageMaker() as fake:
             byohpo.Tuner(job, space, backend=fake, ...).run()
 
-    or hand it to the tuner as it is: the fake then starts when the study
-    opens and shuts down when it closes. :meth:`start` and :meth:`shutdown`
-    do the same by hand.
+    or hand it to the tuner as it is: the tuner holds the backend for the study's run, so
+    the fake starts when the study opens and shuts down when it closes. :meth:`start` and
+    :meth:`shutdown` do the same by hand.
 
-    What it does for a dry run that the real service would not:
+    What the fake account does for a dry run that a real one would not:
 
-    - every bucket named by the job (``output_path``, inputs, checkpoints, an
-      S3 ``source_dir``) is created in the fake S3 if missing;
-    - ``inputs`` maps S3 URIs to local files or directories put in the fake
-      S3 when it starts, e.g. ``{"s3://bucket/digits/train": "data/train"}``,
-      for a job whose input channels must hold data;
-    - a job given by ``framework`` gets a placeholder image name when the
-      SageMaker SDK is not installed to look the real one up
-      (:data:`PLACEHOLDER_IMAGE`): the fake pulls no image;
-    - polling is not rate-limited and may be frequent (``min_poll_interval``
-      0.2 s), since the fake's jobs take seconds.
+    - every bucket a request names (``output_path``, inputs, checkpoints, an S3
+      ``source_dir``) is created in the fake S3 if missing (``create_buckets=False``
+      turns that off);
+    - ``inputs`` maps S3 URIs to local files or directories put in the fake S3 when it
+      starts, e.g. ``{"s3://bucket/digits/train": "data/train"}``, for a job whose input
+      channels must hold data;
+    - a job given by ``framework`` gets a placeholder image name when the SageMaker SDK is
+      not installed to look the real one up (:data:`PLACEHOLDER_IMAGE`): the fake pulls
+      no image;
+    - polling is not rate-limited and may be frequent (``min_poll_interval`` 0.2 s), since
+      the fake's jobs take seconds.
 
-    ``aws_options`` go to :class:`~byohpo.fake.aws.FakeAWS`: ``python`` (the
-    interpreter that runs scripts), ``max_concurrent_jobs``,
-    ``startup_seconds``, ``instant`` and ``metrics_fn`` (no script runs; the
-    metrics come from the function), ``instant_training_seconds``, ``faults``
-    (:class:`~byohpo.fake.faults.Faults`: throttling, capacity errors,
-    failing jobs, ...), ``instance_quota``, ``work_dir``, ...
+    ``aws_options`` go to :class:`~byohpo.fake.aws.FakeAWS`: ``python`` (the interpreter
+    that runs scripts), ``max_concurrent_jobs``, ``startup_seconds``, ``instant`` and
+    ``metrics_fn`` (no script runs; the metrics come from the function),
+    ``instant_training_seconds``, ``faults`` (:class:`~byohpo.fake.faults.Faults`:
+    throttling, capacity errors, failing jobs, ...), ``instance_quota``, ``work_dir``, ...
 
-    ``service=DIR`` puts the fake AWS in a background process instead (found
-    in, or started for, the state directory ``DIR``; see
-    :mod:`byohpo.fake.service_client`). Clients then reach it through
-    ``AWS_ENDPOINT_URL`` while the fake is started here. Stopping this backend
-    leaves the service and its jobs running: it ends by itself after
-    ``service_idle_timeout`` seconds with no job running and no request (0:
-    never), or with :func:`stop_service`. A service takes the plain options of
-    :data:`SERVICE_OPTIONS` only, and they apply when it is started, not when
-    it is found. After :meth:`start`, :attr:`service` says whether the service
-    was found running or started, and which earlier service of ``DIR`` is gone.
+    ``service=DIR`` puts the fake AWS in a background process instead (found in, or
+    started for, the state directory ``DIR``; see :mod:`byohpo.fake.service_client`).
+    Clients then reach it through ``AWS_ENDPOINT_URL`` while the fake is started here.
+    Stopping this backend leaves the service and its jobs running: it ends by itself after
+    ``service_idle_timeout`` seconds with no job running and no request (0: never), or with
+    :func:`stop_service`; the jobs' results stay in ``DIR``, and a service started there
+    later still answers for them. A service takes the plain options of
+    :data:`SERVICE_OPTIONS` only, and they apply when it is started, not when it is found.
+    After :meth:`start`, :attr:`service` says whether the service was found running or
+    started, and which earlier service of ``DIR`` is gone.
     """
+
+    jobs_run_in = JobPlace.FAKE_AWS
 
     def __init__(
         self,
@@ -131,14 +141,17 @@ class FakeSageMaker(SageMakerBackend):
         **aws_options: Any,
     ) -> None:
         super().__init__(
+            self.session,
             region=region,
             retry=retry,
             min_poll_interval=min_poll_interval,
             list_calls_per_second=list_calls_per_second,
+            image_lookup=dry_run_image,
         )
+        aws_options.setdefault("create_buckets", True)
         self._fake_region = region
         self._inputs = dict(inputs or {})
-        self._started_by_open = False
+        self._scopes: list[bool] = []
         self._aws: FakeAWS | None = None
         self.service_dir = Path(service) if service is not None else None
         """The state directory of the fake-AWS service, or ``None`` for a fake in this process."""
@@ -171,9 +184,30 @@ class FakeSageMaker(SageMakerBackend):
         """The service's endpoint URL while started on a service, else ``None``."""
         return self.service.endpoint.url if self.service is not None else None
 
+    def session(self) -> boto3.Session:
+        """A boto3 session whose clients talk to this fake; the fake must be started.
+
+        The backend makes its clients from it when a study opens. Refusing while the fake
+        is stopped keeps a dry run's requests from ever reaching a real AWS account.
+        """
+        if not self.active:
+            raise UserError(
+                "a FakeSageMaker must be started before its clients are made",
+                "a study opened (or a session asked for) while the fake is stopped",
+                "Use `with byohpo.FakeSageMaker() as fake:`, call fake.start(), or hand it to "
+                "a Tuner, which starts it for the study's run.",
+            )
+        import boto3
+
+        return boto3.session.Session(region_name=self._fake_region)
+
     # -- the fake's lifetime ------------------------------------------------------------------
-    def __enter__(self) -> FakeSageMaker:
-        self.start()
+    def __enter__(self) -> Self:
+        """Start the fake unless it runs already; the matching exit stops what this started."""
+        started = not self.active
+        if started:
+            self.start()
+        self._scopes.append(started)
         return self
 
     def __exit__(
@@ -182,7 +216,10 @@ class FakeSageMaker(SageMakerBackend):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.shutdown()
+        started = self._scopes.pop() if self._scopes else True
+        self.close()
+        if started:
+            self.shutdown()
 
     @property
     def active(self) -> bool:
@@ -240,50 +277,14 @@ class FakeSageMaker(SageMakerBackend):
         On a service, only this process lets go of it: the service and its jobs go on.
         (``stop(job_name)`` is the backend's: it stops one training job.)
         """
-        super().close()
-        self._started_by_open = False
+        self.close()
         self._stop_here()
 
-    def open(self, study_name: str, job: TrainingJob) -> None:
-        if not self.active:
-            self.start()
-            self._started_by_open = True
-        super().open(study_name, job)
-
-    def close(self) -> None:
-        """Drop the clients; stop the fake too if :meth:`open` started it."""
-        super().close()
-        if self._started_by_open:
-            self.shutdown()
-
     # -- what a dry run needs -------------------------------------------------------------------
-    def _make_session(self) -> boto3.Session:
-        if self._aws is not None:
-            return self._aws.session()
-        import boto3
-
-        return boto3.session.Session(region_name=self._fake_region)
-
-    def _training_image(self, job: TrainingJob, region: str) -> str:
-        try:
-            return super()._training_image(job, region)
-        except MissingExtraError:
-            image = PLACEHOLDER_IMAGE.format(
-                framework=job.framework, version=job.framework_version or "latest"
-            )
-            log.info("the SageMaker SDK is not installed: the fake's jobs name image %s", image)
-            return image
-
-    def _prepare_buckets(self, job: TrainingJob, output_path: str) -> None:
-        uris = [output_path, *job.inputs.values()]
-        uris += [u for u in (job.checkpoint_s3_uri, job.source_dir) if u and u.startswith("s3://")]
-        for bucket in dict.fromkeys(bucket_of(uri) for uri in uris):
-            self._ensure_bucket(bucket, self._fake_region)
-
     def _put_inputs(self) -> None:
         if not self._inputs:
             return
-        s3 = self._make_session().client("s3")
+        s3 = self.session().client("s3")
         try:
             self._upload_inputs(s3)
         finally:
@@ -305,6 +306,19 @@ class FakeSageMaker(SageMakerBackend):
                 s3.upload_file(str(file), bucket, key)
 
 
+def dry_run_image(job: TrainingJob, region: str) -> str:
+    """The image a dry-run job names: the real one when the SageMaker SDK can look it up,
+    else :data:`PLACEHOLDER_IMAGE` (the fake pulls no image, so any name will do)."""
+    try:
+        return training_image(job, region)
+    except MissingExtraError:
+        image = PLACEHOLDER_IMAGE.format(
+            framework=job.framework, version=job.framework_version or "latest"
+        )
+        log.info("the SageMaker SDK is not installed: the fake's jobs name image %s", image)
+        return image
+
+
 def _service_options(options: Mapping[str, Any], region: str) -> dict[str, Any]:
     unknown = sorted(set(options) - SERVICE_OPTIONS)
     if unknown:
@@ -314,6 +328,9 @@ def _service_options(options: Mapping[str, Any], region: str) -> dict[str, Any]:
             "Drop them, or use the fake in this process (no service=).",
         )
     plain = {k: str(v) if isinstance(v, os.PathLike) else v for k, v in options.items()}
+    faults = options.get("faults")
+    if isinstance(faults, Faults):
+        plain["faults"] = faults_to_json(faults)
     try:
         json.dumps(plain)
     except TypeError as exc:

@@ -14,6 +14,7 @@ it, as with moto's ``mock_aws``::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import logging
@@ -21,8 +22,9 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -33,8 +35,15 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from byohpo.errors import UserError, require_extra
+from byohpo.fake.buckets import (
+    BUCKET_OPERATIONS,
+    BucketsOnDemand,
+    bucket_in_url,
+    buckets_of_job,
+)
 from byohpo.fake.execution import ExecutionSettings, MetricsFn
 from byohpo.fake.faults import FaultInjector, Faults
+from byohpo.fake.job_journal import JobJournal
 from byohpo.fake.operations import ServiceSettings, TrainingJobService
 from byohpo.fake.protocol import (
     ServiceError,
@@ -88,6 +97,14 @@ class FakeAWS:
     - ``check_roles``: refuse jobs whose role does not exist in the fake IAM.
     - ``work_dir``: where each job's ``/opt/ml`` stand-in goes (a temporary directory,
       removed on :meth:`stop`, by default; a given directory is kept).
+    - ``journal``: a directory where every job is kept on disk (:meth:`save_journal`), and
+      from which a fake started later takes its jobs back (see
+      :mod:`byohpo.fake.job_journal`); the dry run's service keeps one. None by default.
+    - ``create_buckets``: a request naming a bucket that does not exist creates it first,
+      so a dry run needs no setup (output, checkpoint and input buckets). Off by default:
+      the account then answers ``NoSuchBucket`` as AWS does.
+    - ``clock``: the monotonic clock (seconds) that the rate limits of ``faults`` refill
+      with; ``time.monotonic`` by default. A test steps its own instead of sleeping.
 
     Thread-safe. At most one fake is active in a process at a time. Clients must be created
     while it is active (or passed to :meth:`patch_client`).
@@ -111,6 +128,9 @@ class FakeAWS:
         spot_savings: float = 0.7,
         check_roles: bool = False,
         work_dir: str | os.PathLike[str] | None = None,
+        create_buckets: bool = False,
+        journal: str | os.PathLike[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         _check_options(
             python=python,
@@ -155,6 +175,10 @@ class FakeAWS:
             startup_seconds / 6 if warm_startup_seconds is None else warm_startup_seconds
         )
         self._given_work_dir = Path(work_dir) if work_dir is not None else None
+        self._clock = clock
+        self.create_buckets = create_buckets
+        self._journal = JobJournal(journal) if journal is not None else None
+        self._buckets: BucketsOnDemand | None = None
         self._lock = threading.Lock()
         self._api_calls: Counter[str] = Counter()
         self._aws_calls: Counter[str] = Counter()
@@ -203,9 +227,13 @@ class FakeAWS:
             self._mock = moto.mock_aws()  # type: ignore[attr-defined]
             self._mock.start()
             self._store = JobStore()
+            if self._journal is not None:
+                for record in self._journal.load():
+                    self._store.add(record)
             self._api_calls.clear()
             self._aws_calls.clear()
             s3 = self._internal_client("s3")
+            self._buckets = BucketsOnDemand(s3, self.region)
             cloudwatch = self._internal_client("cloudwatch")
             iam = self._internal_client("iam")
             if self._given_work_dir is not None:
@@ -214,7 +242,7 @@ class FakeAWS:
             else:
                 self.work_dir = Path(tempfile.mkdtemp(prefix="byohpo-fake-"))
             transfer = S3Transfer(s3)  # type: ignore[arg-type]
-            self._injector = FaultInjector(self.faults)
+            self._injector = FaultInjector(self.faults, self._clock)
             self._runner = JobRunner(
                 self._store,
                 dataclasses.replace(self._execution, work_dir=self.work_dir),
@@ -256,6 +284,7 @@ class FakeAWS:
             client.close()
         self._internal_clients.clear()
         self._internal_configs.clear()
+        self._buckets = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -301,6 +330,8 @@ class FakeAWS:
         if service != "sagemaker":
             with self._lock:
                 self._aws_calls[f"{service}.{operation}"] += 1
+            if service == "s3" and operation not in BUCKET_OPERATIONS:
+                self.bucket_needed(bucket_in_url(request.url))
             return None
         answer = self.answer_sagemaker(operation, request_region(request), request_body(request))
         return None if answer is None else answer_response(request, *answer)
@@ -323,6 +354,9 @@ class FakeAWS:
             if injector.throttle(operation):
                 raise ServiceError("ThrottlingException", "Rate exceeded")
             params = decode_params(body)
+            if operation == "CreateTrainingJob" and self.create_buckets:
+                for bucket in buckets_of_job(params):
+                    self.bucket_needed(bucket)
             result = service_api.call(operation, region, params)
             if result is None and self._tuning is not None:
                 result = self._tuning.call(operation, region, params)
@@ -333,6 +367,19 @@ class FakeAWS:
             internal = ServiceError("InternalFailure", "An internal error occurred.", status=500)
             return internal.status, error_payload(internal)
         return None if result is None else (200, result)
+
+    def save_journal(self) -> int:
+        """Write the jobs that changed to the ``journal`` directory; how many were written."""
+        if self._journal is None:
+            return 0
+        with self._store.lock:
+            records = [copy.deepcopy(r) for r in self._store.all()]
+        return self._journal.save(records)
+
+    def bucket_needed(self, bucket: str | None) -> None:
+        """A request names ``bucket``: with ``create_buckets``, create it if it is missing."""
+        if self.create_buckets and self._buckets is not None:
+            self._buckets.needed(bucket)
 
     # --- what tests and reports read ------------------------------------------------------
 

@@ -13,7 +13,9 @@ uses; every other request goes to moto's server application (S3, CloudWatch Logs
 CloudWatch, IAM, STS). Clients reach it through ``AWS_ENDPOINT_URL``
 (:mod:`byohpo.fake.service_client` finds, starts and stops it).
 
-It writes ``service.json`` (port and pid) in the state directory once it answers, and
+It writes ``service.json`` (port and pid) in the state directory once it answers, keeps its
+jobs in ``jobs/`` there (:mod:`byohpo.fake.job_journal`: a service started later in the same
+directory answers for them again), and
 ends by itself after ``--idle-timeout`` seconds with no job running and no request (0:
 never), on SIGTERM or SIGINT, or on ``POST /byohpo-fake/shutdown``. Ending kills every
 job's script with its whole process group and records the end in ``service.json``.
@@ -38,6 +40,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from byohpo.fake.buckets import bucket_in_url
+from byohpo.fake.fault_settings import faults_from_json
 from byohpo.fake.service_client import (
     CONTROL_PATH,
     DEFAULT_IDLE_TIMEOUT,
@@ -55,7 +59,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("byohpo.fake.service")
 
 _CHECK_SECONDS = 0.5
-"""How often the service looks at its jobs and its idle time."""
+"""How often the service looks at its jobs and its idle time, and writes its journal."""
+JOURNAL_DIR = "jobs"
+"""In the state directory: the service's jobs, kept for a service started there later."""
 
 
 class Activity:
@@ -116,6 +122,8 @@ class ServiceApp:
                 return _respond(start_response, *answer)
             environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again
             environ["CONTENT_LENGTH"] = str(len(body))
+        elif _signed_for(environ) == "s3" and not _creates_or_removes_bucket(environ, path):
+            self._fake.bucket_needed(bucket_in_url(f"http://{environ.get('HTTP_HOST', '')}{path}"))
         return self._moto(environ, start_response)
 
     def _control(
@@ -147,6 +155,20 @@ def _read_body(environ: WSGIEnvironment) -> bytes:
         length = 0
     stream = environ["wsgi.input"]
     return bytes(stream.read(length)) if length > 0 else b""
+
+
+def _signed_for(environ: WSGIEnvironment) -> str:
+    """The service a request is signed for (``Credential=KEY/DATE/REGION/SERVICE/...``)."""
+    authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
+    _, found, credential = authorization.partition("Credential=")
+    parts = credential.split(",", 1)[0].split("/")
+    return parts[3] if found and len(parts) > 4 else ""
+
+
+def _creates_or_removes_bucket(environ: WSGIEnvironment, path: str) -> bool:
+    """CreateBucket or DeleteBucket: PUT or DELETE of a bucket itself, with no sub-resource."""
+    on_bucket = "/" not in path.strip("/") and not environ.get("QUERY_STRING")
+    return on_bucket and environ.get("REQUEST_METHOD") in ("PUT", "DELETE")
 
 
 def _region(environ: WSGIEnvironment, default: str) -> str:
@@ -201,7 +223,11 @@ def serve(state_dir: Path, idle_timeout: float, options: Mapping[str, Any]) -> s
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     started_at = time.time()
-    fake = FakeAWS(**options)
+    settings = dict(options)
+    if isinstance(settings.get("faults"), Mapping):
+        settings["faults"] = faults_from_json(settings["faults"])
+    settings.setdefault("journal", str(state_dir / JOURNAL_DIR))
+    fake = FakeAWS(**settings)
     fake.start()
     server = None
     thread = None
@@ -218,6 +244,7 @@ def serve(state_dir: Path, idle_timeout: float, options: Mapping[str, Any]) -> s
         write_state(state_dir, state)
         log.info("answering on http://%s:%d (pid %d)", HOST, state.port, state.pid)
         while not stop.wait(_CHECK_SECONDS):
+            fake.save_journal()
             if _busy(fake):
                 activity.touch()
             elif idle_timeout > 0 and activity.end_if_idle(idle_timeout, stop):
@@ -230,6 +257,7 @@ def serve(state_dir: Path, idle_timeout: float, options: Mapping[str, Any]) -> s
         if thread is not None:
             thread.join(10)
         busy = [job.name for job in fake.jobs() if not job.status.is_terminal]
+        fake.save_journal()  # before the kill: a job running now is remembered as lost
         if busy:
             log.info("killing the jobs still running: %s", ", ".join(busy))
         fake.stop()

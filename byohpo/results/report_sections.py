@@ -18,12 +18,10 @@ import numpy as np
 import pandas as pd
 
 from byohpo.results.importance import importance
+from byohpo.trial import JobPlace
 
 if TYPE_CHECKING:
     from byohpo.results import StudyResult
-
-LOCAL_BACKENDS = ("FakeSageMaker", "Simulator")
-"""Backends whose jobs are not in an AWS account: no console links."""
 
 TABLE_STYLE = """
 .trials-box { max-height: 70vh; overflow: auto; border: 1px solid #ddd; }
@@ -75,8 +73,8 @@ def _escape(value: object) -> str:
 def console_links(result: StudyResult) -> Callable[[str], str] | None:
     """HTML links to a job's SageMaker console page and log streams; None for local jobs."""
     region = result.study.get("region")
-    if not region or result.study.get("backend") in LOCAL_BACKENDS:
-        return None
+    if not region or JobPlace.recorded(result.study) is not JobPlace.AWS:
+        return None  # a dry run's or the simulator's jobs have no console pages
     console = f"https://{region}.console.aws.amazon.com"
 
     def links(job_name: str) -> str:

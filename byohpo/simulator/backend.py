@@ -25,7 +25,7 @@ from byohpo.simulator.problems import (
     script_hyperparameters,
 )
 from byohpo.simulator.usage import Usage
-from byohpo.trial import CheckpointCopy, JobState, JobStatus, LaunchRequest
+from byohpo.trial import CheckpointCopy, JobPlace, JobState, JobStatus, LaunchRequest
 
 if TYPE_CHECKING:
     from byohpo.job import TrainingJob
@@ -76,6 +76,8 @@ class Simulator(Backend):
     Not simulated: throttling, capacity errors and quotas, API latency, and
     the data a job reads or writes.
     """
+
+    jobs_run_in = JobPlace.VIRTUAL
 
     def __init__(
         self,

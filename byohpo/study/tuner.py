@@ -300,6 +300,7 @@ class Tuner:
             "instance_type": self.job.instance_type,
             "instance_count": self.job.instance_count,
             "backend": type(self.backend).__name__,
+            "jobs_run_in": str(self.backend.jobs_run_in),
             "time": self.clock.now(),
         }
 
@@ -332,14 +333,15 @@ class Tuner:
             self.study_id = new_study_id()
             definition = self.definition()
             self.backend.study_id = self.study_id
-            self.backend.open(self.study_name, self.job)
-            told = self._warm_start()
-            self.store.record(StudyDefined(definition, time=float(definition["time"])))
-            if told is not None:  # before the first checkpoint, so a resume never tells it twice
-                self.store.record(told)
-                for line in warm.describe(told):
-                    self.progress.say(line)
-            return self._run(None, float(definition["time"]))
+            with self.backend:  # held for the run: a dry run's fake starts and stops with it
+                self.backend.open(self.study_name, self.job)
+                told = self._warm_start()
+                self.store.record(StudyDefined(definition, time=float(definition["time"])))
+                if told is not None:  # before the first checkpoint: a resume never tells it twice
+                    self.store.record(told)
+                    for line in warm.describe(told):
+                        self.progress.say(line)
+                return self._run(None, float(definition["time"]))
         finally:
             if owner is not None:
                 owner.release()
@@ -348,12 +350,8 @@ class Tuner:
         """Tell the strategy the earlier trials of ``warm_start`` (checked before any job)."""
         if not self.warm_start:
             return None
-        try:
-            start = warm.WarmStart.load(self.warm_start, self.space, self.objectives, self.backend)
-            return start.event(start.tell(self.strategy), self.clock.now())
-        except BaseException:
-            self.backend.close()  # nothing was recorded: the study never started
-            raise
+        start = warm.WarmStart.load(self.warm_start, self.space, self.objectives, self.backend)
+        return start.event(start.tell(self.strategy), self.clock.now())
 
     def _claim(self) -> StudyClaim | None:
         """Claim a local study for this process (refused while another process runs it)."""
@@ -473,8 +471,9 @@ class Tuner:
         )
         tuner.study_id = log.study_id
         tuner.backend.study_id = log.study_id  # None for a study from before study ids
-        tuner.backend.open(tuner.study_name, tuner.job)
-        return tuner._run(log, float(d.get("time") or tuner.clock.now()))
+        with tuner.backend:
+            tuner.backend.open(tuner.study_name, tuner.job)
+            return tuner._run(log, float(d.get("time") or tuner.clock.now()))
 
     def budget(self) -> Budget:
         """What the study may spend: jobs, parallel jobs, seconds, dollars, retries."""
@@ -561,7 +560,7 @@ class Tuner:
             )
             raise
         finally:
-            self.backend.close()  # a fake the study started itself stops here too
+            self.backend.close()
             if reason is not None:
                 self.stop_reason = reason
                 if reason != "interrupted":

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from byohpo.errors import CapacityError, JobDefinitionError, MissingExtraError
+from byohpo.errors import CapacityError, JobDefinitionError, MissingExtraError, UserError
 from byohpo.trial import JobState, LaunchRequest
 
 from .conftest import FAST_RETRIES, ROLE, script_job, write_script
@@ -125,17 +125,42 @@ def test_a_job_sagemaker_refuses_is_a_job_definition_error(tmp_path: Path) -> No
             fake.submit(LaunchRequest(1, {}))
 
 
-def test_without_with_the_fake_lives_from_open_to_close(tmp_path: Path) -> None:
+def test_a_tuner_runs_the_fake_for_its_study_and_stops_it_after(tmp_path: Path) -> None:
+    import byohpo
+
     job = script_job(write_script(tmp_path / "code"), output_path=None)
-    fake = FakeSageMaker(instant=True, metrics_fn=lambda hp: {"acc": 0.5})
-    assert not fake.active
-    fake.open("no-with", job)
-    assert fake.active
-    assert fake.output_prefix == "s3://sagemaker-us-east-1-123456789012/byohpo/no-with"
-    name = fake.submit(LaunchRequest(1, {}))
-    fake.aws.wait(name)
-    assert fake.poll([name])[0].metrics == {"acc": 0.5}
-    fake.close()
+    fake = FakeSageMaker(instant=True, metrics_fn=lambda hp: {"acc": float(hp["x"])})
+    tuner = byohpo.Tuner(
+        job,
+        byohpo.SearchSpace({"x": byohpo.Continuous(0.0, 1.0)}),
+        strategy="random",
+        objective="acc",
+        max_jobs=3,
+        max_parallel_jobs=3,
+        backend=fake,  # no `with`: the tuner starts the fake for the run
+        study_name="no-with",
+        store=tmp_path / "store",
+        progress=False,
+    )
+    result = tuner.run()
+    assert not fake.active  # and stops it: later boto3 clients reach AWS, not the fake
+    assert list(result.table()["status"]) == ["Completed"] * 3
+    assert fake.output_prefix.startswith("s3://sagemaker-us-east-1-123456789012/byohpo/no-with")
+    assert result.study["jobs_run_in"] == "fake-aws"  # what status and resume read
+
+
+def test_a_stopped_fake_sends_nothing_anywhere(tmp_path: Path) -> None:
+    fake = FakeSageMaker()
+    with pytest.raises(UserError, match="must be started"):
+        fake.open("stopped", script_job(write_script(tmp_path / "code")))
+    assert fake.api_calls == {}
+
+
+def test_a_fake_entered_twice_stops_only_at_the_outer_exit(tmp_path: Path) -> None:
+    with FakeSageMaker() as fake:
+        with fake:
+            assert fake.active
+        assert fake.active
     assert not fake.active
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
-from byohpo.fake.dry_run import LOST
+from byohpo.cli.dry_run import LOST
+from byohpo.fake.job_journal import LOST_REASON
+from byohpo.fake.service import JOURNAL_DIR
 from byohpo.fake.service_client import (
     FAKE_CREDENTIALS,
     ServiceState,
@@ -307,18 +311,21 @@ def test_byohpo_stop_stops_the_jobs_a_dry_run_left_running(tmp_path: Path) -> No
     assert stop["reason"] == "byohpo stop" and sorted(stop["job_names"]) == sorted(kept)
 
 
-def test_a_resume_after_the_fake_aws_died_says_so_and_records_its_jobs_as_lost(
-    tmp_path: Path,
+@pytest.mark.parametrize("journal", ["kept", "removed"])
+def test_a_resume_after_the_fake_aws_died_says_so_and_goes_on_without_its_running_jobs(
+    journal: str, tmp_path: Path
 ) -> None:
     study = make_study(tmp_path)
     byohpo = Byohpo(tmp_path, "studies")
     interrupt_mid_run(byohpo, study, "keep")
     lost = sorted(byohpo.in_flight())
-    # The machine "restarts": the service is gone without a word, with everything in it.
+    # The machine "restarts": the service is gone without a word, its running jobs with it.
     service = byohpo.store / "fake-aws"
     gone = read_state(service)
     assert gone is not None and stop_service(service)
     write_state(service, ServiceState(gone.pid, gone.port, gone.started_at, gone.idle_timeout))
+    if journal == "removed":  # and what it kept on disk is gone too
+        shutil.rmtree(service / JOURNAL_DIR)
     release(byohpo)
 
     assert byohpo.run("stop", NAME) == 0
@@ -332,10 +339,18 @@ def test_a_resume_after_the_fake_aws_died_says_so_and_records_its_jobs_as_lost(
     assert "killed, or the machine restarted" in output
     log = byohpo.log()
     assert log.finished is not None
-    own = [t for t in log.trials.values() if t.duplicate_of is None]
-    assert len(own) == MAX_JOBS
-    for trial in own:
-        if trial.trial_id in lost:
-            assert trial.status == "Failed" and trial.failure_reason == LOST
-        else:  # including the jobs of the new service, which found the inputs put again
-            assert trial.status == "Completed", trial
+    for tid in lost:
+        trial = log.trials[tid]
+        assert trial.status == "Failed"
+        if journal == "kept":  # the new service remembers them: failed by its end, retried
+            assert trial.failure_reason == LOST_REASON
+        else:  # no record of them anywhere: recorded as lost here
+            assert trial.failure_reason == LOST
+    retried = {t.retry_of for t in log.trials.values()}
+    for trial in log.trials.values():
+        if trial.duplicate_of is not None or trial.status == "Completed":
+            continue  # including the jobs of the new service, which found the inputs put again
+        # A job launched as the run was cut (not yet recorded as submitted) ran too.
+        assert trial.failure_reason in (LOST_REASON, LOST), (trial.trial_id, trial.failure_reason)
+        if trial.failure_reason == LOST_REASON:
+            assert trial.trial_id in retried, "a job the fake AWS lost is tried again"

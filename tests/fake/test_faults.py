@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from contextlib import closing
 from typing import TYPE_CHECKING
 
 import pytest
 from botocore.exceptions import ClientError
 
+from byohpo.clock import VirtualClock
 from byohpo.errors import UserError
 from byohpo.fake.aws import FakeAWS
 from byohpo.fake.faults import FailureKind, FaultInjector, Faults
 
-from .conftest import JobRequest
+from .conftest import NO_RETRIES, JobRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -52,11 +52,17 @@ def test_botocore_retries_throttled_calls_as_against_aws(fake: FakeAWS) -> None:
     assert fake.api_calls["ListTrainingJobs"] > 1  # the default retry policy tried again
 
 
-@pytest.mark.fake_options(faults=Faults(rate_limits={"ListTrainingJobs": 2.0}))
-def test_rate_limits_throttle_bursts(fake: FakeAWS, sagemaker: SageMakerClient) -> None:
-    assert len(_throttled(sagemaker, 6)) >= 3
-    time.sleep(0.6)
-    assert _throttled(sagemaker, 1) == []
+def test_rate_limits_throttle_bursts_and_refill_with_time() -> None:
+    clock = VirtualClock()
+    faults = Faults(rate_limits={"ListTrainingJobs": 2.0})
+    with FakeAWS(faults=faults, clock=clock.now) as fake:
+        client = fake.session().client("sagemaker", config=NO_RETRIES)
+        with closing(client):
+            assert _throttled(client, 6) == [2, 3, 4, 5]  # a burst of 2, then refused
+            clock.sleep(0.4)  # not yet a whole call's worth of refill
+            assert _throttled(client, 1) == [0]
+            clock.sleep(0.6)  # 2 calls a second: at least one allowed again
+            assert _throttled(client, 1) == []
 
 
 @pytest.mark.fake_options(faults=Faults(capacity_error_rate=1.0))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,23 @@ from byohpo.fake.aws import FakeAWS
 from .conftest import JobRequest
 
 if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sagemaker import SageMakerClient
+
+
+def _log_lines(logs: CloudWatchLogsClient, job_name: str) -> list[str]:
+    streams = logs.describe_log_streams(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{job_name}/"
+    )["logStreams"]
+    return [
+        str(event["message"]).strip()
+        for stream in streams
+        for event in logs.get_log_events(
+            logGroupName="/aws/sagemaker/TrainingJobs",
+            logStreamName=stream["logStreamName"],
+            startFromHead=True,
+        )["events"]
+    ]
 
 
 def _alive(pid: int) -> bool:
@@ -30,24 +45,26 @@ def _alive(pid: int) -> bool:
     return bool(state.stdout.strip()) and not state.stdout.strip().startswith("Z")
 
 
-@pytest.mark.fake_options(startup_seconds=0.2)
+@pytest.mark.fake_options(max_concurrent_jobs=1)
 def test_a_job_goes_through_the_secondary_statuses_to_completed(
-    sagemaker: SageMakerClient, job_request: JobRequest
+    fake: FakeAWS,
+    sagemaker: SageMakerClient,
+    job_request: JobRequest,
+    wait: Callable[..., None],
 ) -> None:
+    # A job holding the only slot keeps lifecycle-1 in Starting until it is stopped: what is
+    # seen of lifecycle-1 follows these events, not the machine's speed.
+    sagemaker.create_training_job(**job_request("holder", {"epochs": "1", "sleep": "60"}))
+    wait(lambda: fake.running_jobs == ["holder"], message="the holder to run")
     arn = sagemaker.create_training_job(**job_request("lifecycle-1"))["TrainingJobArn"]
     assert arn == "arn:aws:sagemaker:us-east-1:123456789012:training-job/lifecycle-1"
-    seen: list[tuple[str, str]] = []
-    while True:
-        job = sagemaker.describe_training_job(TrainingJobName="lifecycle-1")
-        pair = (job["TrainingJobStatus"], job["SecondaryStatus"])
-        if not seen or seen[-1] != pair:
-            seen.append(pair)
-        if job["TrainingJobStatus"] not in ("InProgress", "Stopping"):
-            break
-        time.sleep(0.01)
-    assert seen[0] == ("InProgress", "Starting")
-    assert seen[-1] == ("Completed", "Completed")
-    assert all(status == "InProgress" for status, _ in seen[:-1])
+    job = sagemaker.describe_training_job(TrainingJobName="lifecycle-1")
+    seen = [(job["TrainingJobStatus"], job["SecondaryStatus"])]
+    sagemaker.stop_training_job(TrainingJobName="holder")
+    fake.wait("lifecycle-1")
+    job = sagemaker.describe_training_job(TrainingJobName="lifecycle-1")
+    seen.append((job["TrainingJobStatus"], job["SecondaryStatus"]))
+    assert seen == [("InProgress", "Starting"), ("Completed", "Completed")]
     transitions = job["SecondaryStatusTransitions"]
     assert [t["Status"] for t in transitions] == [
         "Starting",
@@ -135,20 +152,24 @@ def test_stop_training_job_stops_the_script_and_everything_it_started(
 def test_a_script_ignoring_sigterm_is_killed_after_the_grace_period(
     fake: FakeAWS,
     sagemaker: SageMakerClient,
+    logs: CloudWatchLogsClient,
     job_request: JobRequest,
     wait: Callable[..., None],
 ) -> None:
     sagemaker.create_training_job(
         **job_request("stubborn", {"epochs": "1", "sleep": "60", "ignore-sigterm": '"yes"'})
     )
-    wait(lambda: fake.job("stubborn").pid is not None, message="the script to start")
-    time.sleep(0.2)  # let the script install its handler
-    started = time.monotonic()
+    # The script prints "started" once its SIGTERM handler is installed.
+    wait(lambda: "started" in _log_lines(logs, "stubborn"), message="the script to start")
     sagemaker.stop_training_job(TrainingJobName="stubborn")
     job = fake.wait("stubborn", timeout=10)[0]
-    assert 0.9 <= time.monotonic() - started < 5  # stop_grace_seconds=1.0
     assert job.status == "Stopped"
     assert job.exit_code == 137  # SIGKILL, reported as a shell would
+    assert "ignoring SIGTERM" in _log_lines(logs, "stubborn")
+    described = sagemaker.describe_training_job(TrainingJobName="stubborn")
+    times = {t["Status"]: t["StartTime"] for t in described["SecondaryStatusTransitions"]}
+    grace = (times["Stopped"] - times["Stopping"]).total_seconds()
+    assert grace >= 0.9  # stop_grace_seconds=1.0, as the fake recorded it
 
 
 def test_max_runtime_exceeded_stops_the_job(
@@ -211,15 +232,17 @@ def test_jobs_beyond_the_concurrency_limit_wait_in_starting(
     job_request: JobRequest,
     wait: Callable[..., None],
 ) -> None:
-    for name in ("first", "second"):
-        sagemaker.create_training_job(**job_request(name, {"epochs": "1", "sleep": "0.5"}))
+    sagemaker.create_training_job(**job_request("first", {"epochs": "1", "sleep": "60"}))
+    sagemaker.create_training_job(**job_request("second"))
     wait(lambda: fake.job("first").secondary_status == "Training", message="first to train")
     assert fake.running_jobs == ["first"]
     second = sagemaker.describe_training_job(TrainingJobName="second")
     assert second["SecondaryStatus"] == "Starting"
     assert "TrainingStartTime" not in second
+    sagemaker.stop_training_job(TrainingJobName="first")  # frees the only slot
     first, second_done = fake.wait("first", "second")
-    assert first.status == second_done.status == "Completed"
+    assert first.status == "Stopped"
+    assert second_done.status == "Completed"
     assert first.end_time is not None and second_done.start_time is not None
     assert second_done.start_time >= first.end_time
 

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -154,11 +153,13 @@ def test_the_service_answers_sagemaker_s3_and_logs_as_the_fake_in_this_process(
 def test_a_backend_on_a_service_lets_go_of_it_and_the_service_idles_out(
     service_dir: Path,
 ) -> None:
-    backend = FakeSageMaker(service=service_dir, service_idle_timeout=1.0)
+    backend = FakeSageMaker(service=service_dir, service_idle_timeout=3.0)
+    session = boto3.session.Session(region_name="us-east-1")
+    session.client("sagemaker").close()  # its model loaded now: the client below is quick
     with backend:
         assert backend.service is not None and not backend.service.found
         assert os.environ["AWS_ENDPOINT_URL"] == backend.endpoint_url
-        with closing(boto3.client("sagemaker")) as sagemaker:
+        with closing(session.client("sagemaker")) as sagemaker:
             assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []
         pid = backend.service.endpoint.pid
     assert "AWS_ENDPOINT_URL" not in os.environ
@@ -166,7 +167,7 @@ def test_a_backend_on_a_service_lets_go_of_it_and_the_service_idles_out(
     wait_for(lambda: not process_alive(pid), timeout=15, message="the service to idle out")
     state = read_state(service_dir)
     assert state is not None and state.ended_at is not None
-    assert state.end_reason is not None and state.end_reason.startswith("idle for 1 s")
+    assert state.end_reason is not None and state.end_reason.startswith("idle for 3 s")
     assert find_service(service_dir) is None
     assert not stop_service(service_dir)
 
@@ -228,6 +229,5 @@ def test_ending_the_service_kills_its_jobs_and_leaves_no_process(
 def test_a_service_takes_only_plain_options() -> None:
     with pytest.raises(Exception, match="a fake-AWS service takes only the options"):
         FakeSageMaker(service="anywhere", instant=True)
-    started = time.monotonic()
     assert find_service("no-such-directory") is None
-    assert time.monotonic() - started < 1.0
+    assert not Path("no-such-directory").exists(), "looking for a service creates nothing"
