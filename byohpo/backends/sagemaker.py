@@ -2,8 +2,12 @@
 
 What a study costs in API calls: per job one CreateTrainingJob and one
 DescribeTrainingJob (once it is terminal, for its final metrics); per poll
-one ListTrainingJobs round for all the jobs in flight, whatever their number;
-per study one upload of the code. Learning curves, when a feature asks for
+one ListTrainingJobs round for all the jobs in flight, whatever their number:
+it lists only the study's jobs still ``InProgress`` (one page for up to 100
+jobs at once), so a job that has run for days costs no more than a new one;
+per study one upload of the code. Every request waits for its API's token in
+a :class:`~byohpo.backends.rates.RequestPacer` shared by every study in the
+process, so bursts stay under SageMaker's rates. Learning curves, when a feature asks for
 them, cost a GetLogEvents per log stream per read, each reading only the new
 lines.
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -21,6 +25,14 @@ from botocore.exceptions import ClientError
 from byohpo.backends.base import Backend, study_prefix
 from byohpo.backends.checkpoints import copy_checkpoint
 from byohpo.backends.logs import LOG_GROUP, CurveReader, MetricParser
+from byohpo.backends.rates import (
+    SAGEMAKER_RATES,
+    UNPACED,
+    Rate,
+    RequestPacer,
+    RequestRates,
+    shared_pacer,
+)
 from byohpo.backends.request import (
     STUDY_TAG,
     TRIAL_TAG,
@@ -51,8 +63,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIST_PAGE_SIZE = 100
-CREATION_TIME_SLACK = timedelta(minutes=10)
-"""How far before a job's (locally noted) creation time a listing starts: clock skew."""
 
 
 STUDY_ID_TAG = "byohpo:study-id"
@@ -78,7 +88,12 @@ class SageMakerBackend(Backend):
     - :class:`~byohpo.errors.JobDefinitionError` when SageMaker rejects the
       request as invalid (a user mistake: the study should stop);
     - throttling, server errors and timeouts are retried with jittered
-      exponential backoff (:class:`~byohpo.backends.retry.RetryPolicy`).
+      exponential backoff (:class:`~byohpo.backends.retry.RetryPolicy`);
+    - requests are paced per API (:mod:`byohpo.backends.rates`): by ``pacer``
+      when given, else by the process's shared pacer for the region at
+      ``rates`` (SageMaker's, with ListTrainingJobs at
+      ``list_calls_per_second``). ``list_calls_per_second=None`` paces
+      nothing at all, for endpoints without SageMaker's limits.
 
     ``api_calls`` counts the requests sent per operation. Not thread-safe.
     """
@@ -93,13 +108,23 @@ class SageMakerBackend(Backend):
         min_poll_interval: float = 5.0,
         list_calls_per_second: float | None = 2.0,
         check_inputs: bool = True,
+        pacer: RequestPacer | None = None,
+        rates: RequestRates = SAGEMAKER_RATES,
     ) -> None:
         self._session = session
         self._region = region
         self.clock = clock or WallClock()
         self.min_poll_interval = min_poll_interval
-        self._list_interval = 1.0 / list_calls_per_second if list_calls_per_second else 0.0
-        self._last_list: float | None = None
+        if list_calls_per_second is None:
+            rates = UNPACED
+        elif list_calls_per_second != 2.0:
+            rates = rates.replace("ListTrainingJobs", Rate(list_calls_per_second, 1.0))
+        self.rates = rates
+        """The request rates this backend keeps to (unless given its own ``pacer``)."""
+        self.pacer = pacer
+        """The pacer requests wait for; None until a study opens, unless one was given."""
+        self.poll_pages: Counter[int] = Counter()
+        """How many polls needed how many ListTrainingJobs pages (pages -> polls)."""
         self._check_inputs = check_inputs
         self._call = RetryingCaller(policy=retry or RetryPolicy(), clock=self.clock)
         self._study: str | None = None
@@ -171,6 +196,7 @@ class SageMakerBackend(Backend):
                 "Pass SageMakerBackend(region='us-east-1') or set AWS_DEFAULT_REGION.",
             )
         self._client_region = region
+        self._call.pacer = self.pacer = self.pacer or self._shared_pacer(region)
         config = client_config()
         self._sm = session.client("sagemaker", region_name=region, config=config)
         self._s3 = session.client("s3", region_name=region, config=config)
@@ -185,6 +211,13 @@ class SageMakerBackend(Backend):
             code = StudyCode(job.entry_point, self._upload_code(job))
             self._script_mode = script_mode_hyperparameters(code, region, job.container_log_level)
         merged_hyperparameters(job, {}, self._script_mode, self.job_name(0))
+
+    def _shared_pacer(self, region: str) -> RequestPacer:
+        """The process's pacer for the region (on the wall clock), or one of this backend's
+        own when it runs on another clock (a test's, or virtual time)."""
+        if isinstance(self.clock, WallClock):
+            return shared_pacer(region, self.rates)
+        return RequestPacer(self.rates, self.clock)
 
     def _training_image(self, job: TrainingJob, region: str) -> str:
         return training_image(job, region)
@@ -362,57 +395,60 @@ class SageMakerBackend(Backend):
 
     # -- watching -----------------------------------------------------------------------------
     def poll(self, job_names: Collection[str]) -> list[JobState]:
-        """The state of each job: one ListTrainingJobs round for all of them, plus one
-        DescribeTrainingJob for each job that just became terminal (never twice)."""
+        """The state of each job: one ListTrainingJobs round of the study's running jobs,
+        plus one DescribeTrainingJob for each job that is no longer running (once for a
+        job that ended: its final state is kept)."""
         names = list(dict.fromkeys(job_names))
         states: dict[str, JobState] = {n: self._final[n] for n in names if n in self._final}
         pending = [n for n in names if n not in states]
         if pending:
-            summaries = self._list_round(set(pending))
+            running = self._list_running(set(pending))
             for name in pending:
-                summary = summaries.get(name)
-                trial_id = trial_id_from_name(self._prefix, name)
+                summary = running.get(name)
                 if summary is not None:
-                    state = state_from_summary(summary, trial_id)
-                if summary is None or state.status.is_terminal:
-                    state = self._describe(name)
+                    state = state_from_summary(summary, trial_id_from_name(self._prefix, name))
+                else:
+                    state = self._describe(name)  # ended, stopping, or not listed yet
                 if state.status.is_terminal:
                     self._final[name] = state
                 states[name] = state
         return [states[n] for n in names]
 
     def _list_page(self, **kwargs: Any) -> Mapping[str, Any]:
-        if self._last_list is not None and self._list_interval:
-            self.clock.sleep(self._last_list + self._list_interval - self.clock.now())
         sm = self._clients()[0]
         try:
             return self._call("ListTrainingJobs", sm.list_training_jobs, **kwargs)
         except ClientError as exc:
             raise self._translate(exc, "ListTrainingJobs", self._prefix) from exc
-        finally:
-            self._last_list = self.clock.now()
 
-    def _list_round(self, wanted: set[str]) -> dict[str, Mapping[str, Any]]:
-        """Newest first, stopping once every wanted job was seen."""
+    def _list_running(self, wanted: set[str]) -> dict[str, Mapping[str, Any]]:
+        """The study's ``InProgress`` jobs among ``wanted``, newest first.
+
+        Listing only running jobs bounds a poll's pages by the jobs running at
+        once (100 a page), however long ago the oldest was created; a job not
+        listed has left ``InProgress`` (or is too new to be listed yet) and is
+        described instead.
+        """
         kwargs: dict[str, Any] = {
             "NameContains": self._prefix,
+            "StatusEquals": JobStatus.IN_PROGRESS.value,
             "SortBy": "CreationTime",
             "SortOrder": "Descending",
             "MaxResults": LIST_PAGE_SIZE,
         }
-        known = [self._created[n] for n in wanted if n in self._created]
-        if len(known) == len(wanted):
-            kwargs["CreationTimeAfter"] = min(known) - CREATION_TIME_SLACK
         found: dict[str, Mapping[str, Any]] = {}
+        pages = 0
         while True:
             page = self._list_page(**kwargs)
+            pages += 1
             for summary in page.get("TrainingJobSummaries", []):
                 name = summary["TrainingJobName"]
-                self._created[name] = summary["CreationTime"]
+                self._created.setdefault(name, summary["CreationTime"])
                 if name in wanted:
                     found[name] = summary
             token = page.get("NextToken")
             if len(found) == len(wanted) or not token:
+                self.poll_pages[pages] += 1
                 return found
             kwargs["NextToken"] = token
 
