@@ -32,7 +32,7 @@ from byohpo.study.failures import check_failures, failure_kind, retryable
 from byohpo.study.launching import Launcher
 from byohpo.study.lineage import Lineage, completed
 from byohpo.study.metric_check import check_objective_printed
-from byohpo.study.pacing import poll_interval, training_start
+from byohpo.study.pacing import Pacing, training_start
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.state import StudyLog, TrialRecord, apply
 from byohpo.study.store import Store
@@ -89,6 +89,7 @@ class StudyLoop(Launcher):
         self.region = region
         self.prices = prices
         self.poll_interval = poll_interval
+        self.pacing = Pacing(clock, minimum=backend.min_poll_interval, fixed=poll_interval)
         self.started_at = started_at
         self.early_stopping = early_stopping  # reads curves, stops jobs its rule condemns
 
@@ -287,6 +288,7 @@ class StudyLoop(Launcher):
             )
         )
         del self.in_flight[tid]
+        self.pacing.ended(tid)
         self._account(record)
         if self._should_retry(tid, state):
             self._retry(tid)
@@ -412,10 +414,4 @@ class StudyLoop(Launcher):
         )
 
     def _interval(self) -> float:
-        return poll_interval(
-            self.clock.now(),
-            self.in_flight,
-            self._started,
-            self.backend.min_poll_interval,
-            self.poll_interval,
-        )
+        return self.pacing.interval(self.in_flight)
