@@ -7,9 +7,9 @@ it lists only the study's jobs still ``InProgress`` (one page for up to 100
 jobs at once), so a job that has run for days costs no more than a new one;
 per study one upload of the code. Every request waits for its API's token in
 a :class:`~byohpo.backends.rates.RequestPacer` shared by every study in the
-process, so bursts stay under SageMaker's rates. Learning curves, when a feature asks for
-them, cost a GetLogEvents per log stream per read, each reading only the new
-lines.
+process, so bursts stay under SageMaker's rates. Learning curves, when a
+feature asks for them, cost a GetLogEvents per log stream per read, each
+reading only the new lines.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from byohpo.backends.base import Backend, study_prefix
 from byohpo.backends.checkpoints import copy_checkpoint
+from byohpo.backends.listing import all_jobs, running_jobs
 from byohpo.backends.logs import LOG_GROUP, CurveReader, MetricParser
 from byohpo.backends.rates import (
     SAGEMAKER_RATES,
@@ -61,9 +62,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
 log = logging.getLogger(__name__)
-
-LIST_PAGE_SIZE = 100
-
 
 STUDY_ID_TAG = "byohpo:study-id"
 """The tag holding the unique id of the study a job belongs to."""
@@ -422,35 +420,16 @@ class SageMakerBackend(Backend):
             raise self._translate(exc, "ListTrainingJobs", self._prefix) from exc
 
     def _list_running(self, wanted: set[str]) -> dict[str, Mapping[str, Any]]:
-        """The study's ``InProgress`` jobs among ``wanted``, newest first.
-
-        Listing only running jobs bounds a poll's pages by the jobs running at
-        once (100 a page), however long ago the oldest was created; a job not
-        listed has left ``InProgress`` (or is too new to be listed yet) and is
-        described instead.
-        """
-        kwargs: dict[str, Any] = {
-            "NameContains": self._prefix,
-            "StatusEquals": JobStatus.IN_PROGRESS.value,
-            "SortBy": "CreationTime",
-            "SortOrder": "Descending",
-            "MaxResults": LIST_PAGE_SIZE,
-        }
+        """The study's running jobs among ``wanted`` (see :mod:`byohpo.backends.listing`)."""
+        summaries, pages = running_jobs(self._list_page, self._prefix, wanted)
+        self.poll_pages[pages] += 1
         found: dict[str, Mapping[str, Any]] = {}
-        pages = 0
-        while True:
-            page = self._list_page(**kwargs)
-            pages += 1
-            for summary in page.get("TrainingJobSummaries", []):
-                name = summary["TrainingJobName"]
-                self._created.setdefault(name, summary["CreationTime"])
-                if name in wanted:
-                    found[name] = summary
-            token = page.get("NextToken")
-            if len(found) == len(wanted) or not token:
-                self.poll_pages[pages] += 1
-                return found
-            kwargs["NextToken"] = token
+        for summary in summaries:
+            name = summary["TrainingJobName"]
+            self._created.setdefault(name, summary["CreationTime"])
+            if name in wanted:
+                found[name] = summary
+        return found
 
     def _describe(self, name: str) -> JobState:
         sm = self._clients()[0]
@@ -464,27 +443,16 @@ class SageMakerBackend(Backend):
 
     def list_study_jobs(self) -> list[JobState]:
         """Every job of the study, oldest first, as listed (terminal details come from poll)."""
-        kwargs: dict[str, Any] = {
-            "NameContains": self._prefix,
-            "SortBy": "CreationTime",
-            "SortOrder": "Ascending",
-            "MaxResults": LIST_PAGE_SIZE,
-        }
         self._template()
         jobs: list[JobState] = []
-        while True:
-            page = self._list_page(**kwargs)
-            for summary in page.get("TrainingJobSummaries", []):
-                name = summary["TrainingJobName"]
-                trial_id = trial_id_from_name(self._prefix, name)
-                if trial_id is None:
-                    continue  # another study whose name contains this one's
-                self._created[name] = summary["CreationTime"]
-                jobs.append(self._final.get(name) or state_from_summary(summary, trial_id))
-            token = page.get("NextToken")
-            if not token:
-                return jobs
-            kwargs["NextToken"] = token
+        for summary in all_jobs(self._list_page, self._prefix):
+            name = summary["TrainingJobName"]
+            trial_id = trial_id_from_name(self._prefix, name)
+            if trial_id is None:
+                continue  # another study whose name contains this one's
+            self._created[name] = summary["CreationTime"]
+            jobs.append(self._final.get(name) or state_from_summary(summary, trial_id))
+        return jobs
 
     def read_curves(self, job_name: str) -> Mapping[str, list[tuple[float, float]]]:
         """Every metric point logged so far; each call reads only the new log lines."""
