@@ -32,7 +32,7 @@ from byohpo.study.failures import check_failures, failure_kind, retryable
 from byohpo.study.launching import Launcher
 from byohpo.study.lineage import Lineage, completed
 from byohpo.study.metric_check import check_objective_printed
-from byohpo.study.pacing import Pacing, training_start
+from byohpo.study.pacing import MAX_POLL_INTERVAL, Pacing, training_start
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.state import StudyLog, TrialRecord, apply
 from byohpo.study.store import Store
@@ -89,9 +89,16 @@ class StudyLoop(Launcher):
         self.region = region
         self.prices = prices
         self.poll_interval = poll_interval
-        self.pacing = Pacing(clock, minimum=backend.min_poll_interval, fixed=poll_interval)
         self.started_at = started_at
         self.early_stopping = early_stopping  # reads curves, stops jobs its rule condemns
+        self.pacing = Pacing(  # a stopping rule sees curves only as often as the loop polls
+            clock,
+            minimum=backend.min_poll_interval,
+            fixed=poll_interval,
+            maximum=MAX_POLL_INTERVAL
+            if early_stopping is None
+            else early_stopping.plan.read_interval,
+        )
 
         self.state = StudyLog()
         self.trials: dict[int, TrialRecord] = self.state.trials
