@@ -118,6 +118,8 @@ class Pacing:
         """Seconds until the next poll (a job seen here for the first time is launched now)."""
         if self.fixed is not None:
             return max(self.minimum, self.fixed)
+        if not in_flight:
+            return self.minimum  # nothing to wait for: a launch is due (after no capacity)
         now = monotonic_time(self.clock)
         soonest = self.maximum / self._share
         for tid in in_flight:

@@ -69,6 +69,11 @@ def test_the_soonest_job_sets_the_interval() -> None:
     assert pacing.interval([101]) > 100.0
 
 
+def test_with_no_job_in_flight_the_loop_comes_back_at_the_minimum() -> None:
+    pacing, _ = learned([3600.0] * 8)
+    assert pacing.interval([]) == 5.0  # e.g. to launch again after no capacity
+
+
 def test_a_fixed_poll_interval_overrides_everything_but_the_minimum() -> None:
     clock = VirtualClock()
     assert Pacing(clock, minimum=5.0, fixed=30.0).interval([1, 2]) == 30.0
