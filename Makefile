@@ -90,6 +90,7 @@ bench-quality: $(BENCH_STAMP)
 
 bench-orchestration: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.orchestration
+	$(BIN)/python -m benchmarks.requests
 
 bench-time: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.time_to_result

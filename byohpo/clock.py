@@ -1,4 +1,11 @@
-"""Time, injected: the tuner never calls ``time`` directly, so it can run in virtual time."""
+"""Time, injected: the tuner never calls ``time`` directly, so it can run in virtual time.
+
+A clock gives two times: ``now()``, a timestamp (seconds since the Unix epoch, what
+events record and what SageMaker's times compare with), and ``monotonic()``, which
+only ever moves forward and is what intervals are measured with, so a step of the
+system clock backwards cannot stall polling or pacing. Clocks written before
+``monotonic`` existed still work: :func:`monotonic_time` falls back to ``now()``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    """Seconds since an arbitrary epoch, and a way to wait."""
+    """Seconds since the Unix epoch (a timestamp), and a way to wait."""
 
     def now(self) -> float: ...
 
@@ -15,10 +22,14 @@ class Clock(Protocol):
 
 
 class WallClock:
-    """Real time: ``time.time()`` and ``time.sleep()``."""
+    """Real time: ``time.time()`` for timestamps, ``time.monotonic()`` for intervals,
+    ``time.sleep()`` to wait."""
 
     def now(self) -> float:
         return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -43,6 +54,17 @@ class VirtualClock:
     def now(self) -> float:
         return self._now
 
+    def monotonic(self) -> float:
+        """Virtual time never steps back: the same as :meth:`now`."""
+        return self._now
+
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             self._now += seconds
+
+
+def monotonic_time(clock: Clock) -> float:
+    """The clock's monotonic time: ``clock.monotonic()``, or ``clock.now()`` for a clock
+    that has no monotonic time of its own."""
+    monotonic = getattr(clock, "monotonic", None)
+    return float(monotonic()) if callable(monotonic) else clock.now()

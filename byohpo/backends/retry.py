@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+from byohpo.backends.rates import RequestPacer
 from byohpo.clock import Clock, WallClock
 from byohpo.errors import BackendError
 
@@ -109,12 +110,17 @@ class RetryPolicy:
 class RetryingCaller:
     """Calls AWS operations with :class:`RetryPolicy`, counting each request sent.
 
+    With a ``pacer``, each attempt first waits for the pacer's token for its
+    operation, and a throttling answer tells the pacer to slow that operation
+    down (see :mod:`byohpo.backends.rates`).
+
     Not thread-safe: one caller per backend, used from the tuner's thread.
     """
 
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = field(default_factory=WallClock)
     rng: random.Random = field(default_factory=random.Random)
+    pacer: RequestPacer | None = None
     calls: Counter[str] = field(default_factory=Counter)
     """Requests sent per operation name (e.g. ``CreateTrainingJob``), retries included."""
     throttled: Counter[str] = field(default_factory=Counter)
@@ -129,6 +135,8 @@ class RetryingCaller:
         """
         attempt = 0
         while True:
+            if self.pacer is not None:
+                self.pacer.acquire(operation)
             self.calls[operation] += 1
             try:
                 return method(**kwargs)
@@ -137,6 +145,8 @@ class RetryingCaller:
                     raise
                 if is_throttling(exc):
                     self.throttled[operation] += 1
+                    if self.pacer is not None:
+                        self.pacer.throttled(operation)
                 attempt += 1
                 if attempt >= self.policy.max_attempts:
                     raise BackendError(

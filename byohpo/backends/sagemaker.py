@@ -2,10 +2,14 @@
 
 What a study costs in API calls: per job one CreateTrainingJob and one
 DescribeTrainingJob (once it is terminal, for its final metrics); per poll
-one ListTrainingJobs round for all the jobs in flight, whatever their number;
-per study one upload of the code. Learning curves, when a feature asks for
-them, cost a GetLogEvents per log stream per read, each reading only the new
-lines.
+one ListTrainingJobs round for all the jobs in flight, whatever their number:
+it lists only the study's jobs still ``InProgress`` (one page for up to 100
+jobs at once), so a job that has run for days costs no more than a new one;
+per study one upload of the code. Every request waits for its API's token in
+a :class:`~byohpo.backends.rates.RequestPacer` shared by every study in the
+process, so bursts stay under SageMaker's rates. Learning curves, when a
+feature asks for them, cost a GetLogEvents per log stream per read, each
+reading only the new lines.
 """
 
 from __future__ import annotations
@@ -13,14 +17,23 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from botocore.exceptions import ClientError
 
 from byohpo.backends.base import Backend, study_prefix
 from byohpo.backends.checkpoints import copy_checkpoint
+from byohpo.backends.listing import all_jobs, running_jobs
 from byohpo.backends.logs import LOG_GROUP, CurveReader, MetricParser
+from byohpo.backends.rates import (
+    SAGEMAKER_RATES,
+    UNPACED,
+    Rate,
+    RequestPacer,
+    RequestRates,
+    shared_pacer,
+)
 from byohpo.backends.request import (
     STUDY_TAG,
     TRIAL_TAG,
@@ -56,11 +69,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LIST_PAGE_SIZE = 100
-CREATION_TIME_SLACK = timedelta(minutes=10)
-"""How far before a job's (locally noted) creation time a listing starts: clock skew."""
-
-
 STUDY_ID_TAG = "byohpo:study-id"
 """The tag holding the unique id of the study a job belongs to."""
 
@@ -93,7 +101,12 @@ class SageMakerBackend(Backend):
     - :class:`~byohpo.errors.JobDefinitionError` when SageMaker rejects the
       request as invalid (a user mistake: the study should stop);
     - throttling, server errors and timeouts are retried with jittered
-      exponential backoff (:class:`~byohpo.backends.retry.RetryPolicy`).
+      exponential backoff (:class:`~byohpo.backends.retry.RetryPolicy`);
+    - requests are paced per API (:mod:`byohpo.backends.rates`): by ``pacer``
+      when given, else by the process's shared pacer for the region at
+      ``rates`` (SageMaker's, with ListTrainingJobs at
+      ``list_calls_per_second``). ``list_calls_per_second=None`` paces
+      nothing at all, for endpoints without SageMaker's limits.
 
     ``api_calls`` counts the requests sent per operation. Not thread-safe.
     """
@@ -109,14 +122,24 @@ class SageMakerBackend(Backend):
         list_calls_per_second: float | None = 2.0,
         check_inputs: bool = True,
         image_lookup: ImageLookup = training_image,
+        pacer: RequestPacer | None = None,
+        rates: RequestRates = SAGEMAKER_RATES,
     ) -> None:
         self._session = session
         self._image_lookup = image_lookup
         self._region = region
         self.clock = clock or WallClock()
         self.min_poll_interval = min_poll_interval
-        self._list_interval = 1.0 / list_calls_per_second if list_calls_per_second else 0.0
-        self._last_list: float | None = None
+        if list_calls_per_second is None:
+            rates = UNPACED
+        elif list_calls_per_second != 2.0:
+            rates = rates.replace("ListTrainingJobs", Rate(list_calls_per_second, 1.0))
+        self.rates = rates
+        """The request rates this backend keeps to (unless given its own ``pacer``)."""
+        self.pacer = pacer
+        """The pacer requests wait for; None until a study opens, unless one was given."""
+        self.poll_pages: Counter[int] = Counter()
+        """How many polls needed how many ListTrainingJobs pages (pages -> polls)."""
         self._check_inputs = check_inputs
         self._call = RetryingCaller(policy=retry or RetryPolicy(), clock=self.clock)
         self._study: str | None = None
@@ -190,6 +213,7 @@ class SageMakerBackend(Backend):
                 "Pass SageMakerBackend(region='us-east-1') or set AWS_DEFAULT_REGION.",
             )
         self._client_region = region
+        self._call.pacer = self.pacer = self.pacer or self._shared_pacer(region)
         config = client_config()
         self._sm = session.client("sagemaker", region_name=region, config=config)
         self._s3 = session.client("s3", region_name=region, config=config)
@@ -203,6 +227,13 @@ class SageMakerBackend(Backend):
             code = StudyCode(job.entry_point, self._upload_code(job))
             self._script_mode = script_mode_hyperparameters(code, region, job.container_log_level)
         merged_hyperparameters(job, {}, self._script_mode, self.job_name(0))
+
+    def _shared_pacer(self, region: str) -> RequestPacer:
+        """The process's pacer for the region (on the wall clock), or one of this backend's
+        own when it runs on another clock (a test's, or virtual time)."""
+        if isinstance(self.clock, WallClock):
+            return shared_pacer(region, self.rates)
+        return RequestPacer(self.rates, self.clock)
 
     def _default_output_path(self, session: boto3.Session, region: str) -> str:
         """``s3://sagemaker-<region>-<account>/byohpo``, the SDK's default bucket."""
@@ -374,59 +405,43 @@ class SageMakerBackend(Backend):
 
     # -- watching -----------------------------------------------------------------------------
     def poll(self, job_names: Collection[str]) -> list[JobState]:
-        """The state of each job: one ListTrainingJobs round for all of them, plus one
-        DescribeTrainingJob for each job that just became terminal (never twice)."""
+        """The state of each job: one ListTrainingJobs round of the study's running jobs,
+        plus one DescribeTrainingJob for each job that is no longer running (once for a
+        job that ended: its final state is kept)."""
         names = list(dict.fromkeys(job_names))
         states: dict[str, JobState] = {n: self._final[n] for n in names if n in self._final}
         pending = [n for n in names if n not in states]
         if pending:
-            summaries = self._list_round(set(pending))
+            running = self._list_running(set(pending))
             for name in pending:
-                summary = summaries.get(name)
-                trial_id = trial_id_from_name(self._prefix, name)
+                summary = running.get(name)
                 if summary is not None:
-                    state = state_from_summary(summary, trial_id)
-                if summary is None or state.status.is_terminal:
-                    state = self._describe(name)
+                    state = state_from_summary(summary, trial_id_from_name(self._prefix, name))
+                else:
+                    state = self._describe(name)  # ended, stopping, or not listed yet
                 if state.status.is_terminal:
                     self._final[name] = state
                 states[name] = state
         return [states[n] for n in names]
 
     def _list_page(self, **kwargs: Any) -> Mapping[str, Any]:
-        if self._last_list is not None and self._list_interval:
-            self.clock.sleep(self._last_list + self._list_interval - self.clock.now())
         sm = self._clients()[0]
         try:
             return self._call("ListTrainingJobs", sm.list_training_jobs, **kwargs)
         except ClientError as exc:
             raise self._translate(exc, "ListTrainingJobs", self._prefix) from exc
-        finally:
-            self._last_list = self.clock.now()
 
-    def _list_round(self, wanted: set[str]) -> dict[str, Mapping[str, Any]]:
-        """Newest first, stopping once every wanted job was seen."""
-        kwargs: dict[str, Any] = {
-            "NameContains": self._prefix,
-            "SortBy": "CreationTime",
-            "SortOrder": "Descending",
-            "MaxResults": LIST_PAGE_SIZE,
-        }
-        known = [self._created[n] for n in wanted if n in self._created]
-        if len(known) == len(wanted):
-            kwargs["CreationTimeAfter"] = min(known) - CREATION_TIME_SLACK
+    def _list_running(self, wanted: set[str]) -> dict[str, Mapping[str, Any]]:
+        """The study's running jobs among ``wanted`` (see :mod:`byohpo.backends.listing`)."""
+        summaries, pages = running_jobs(self._list_page, self._prefix, wanted)
+        self.poll_pages[pages] += 1
         found: dict[str, Mapping[str, Any]] = {}
-        while True:
-            page = self._list_page(**kwargs)
-            for summary in page.get("TrainingJobSummaries", []):
-                name = summary["TrainingJobName"]
-                self._created[name] = summary["CreationTime"]
-                if name in wanted:
-                    found[name] = summary
-            token = page.get("NextToken")
-            if len(found) == len(wanted) or not token:
-                return found
-            kwargs["NextToken"] = token
+        for summary in summaries:
+            name = summary["TrainingJobName"]
+            self._created.setdefault(name, summary["CreationTime"])
+            if name in wanted:
+                found[name] = summary
+        return found
 
     def _describe(self, name: str) -> JobState:
         sm = self._clients()[0]
@@ -440,27 +455,16 @@ class SageMakerBackend(Backend):
 
     def list_study_jobs(self) -> list[JobState]:
         """Every job of the study, oldest first, as listed (terminal details come from poll)."""
-        kwargs: dict[str, Any] = {
-            "NameContains": self._prefix,
-            "SortBy": "CreationTime",
-            "SortOrder": "Ascending",
-            "MaxResults": LIST_PAGE_SIZE,
-        }
         self._template()
         jobs: list[JobState] = []
-        while True:
-            page = self._list_page(**kwargs)
-            for summary in page.get("TrainingJobSummaries", []):
-                name = summary["TrainingJobName"]
-                trial_id = trial_id_from_name(self._prefix, name)
-                if trial_id is None:
-                    continue  # another study whose name contains this one's
-                self._created[name] = summary["CreationTime"]
-                jobs.append(self._final.get(name) or state_from_summary(summary, trial_id))
-            token = page.get("NextToken")
-            if not token:
-                return jobs
-            kwargs["NextToken"] = token
+        for summary in all_jobs(self._list_page, self._prefix):
+            name = summary["TrainingJobName"]
+            trial_id = trial_id_from_name(self._prefix, name)
+            if trial_id is None:
+                continue  # another study whose name contains this one's
+            self._created[name] = summary["CreationTime"]
+            jobs.append(self._final.get(name) or state_from_summary(summary, trial_id))
+        return jobs
 
     def read_curves(self, job_name: str) -> Mapping[str, list[tuple[float, float]]]:
         """Every metric point logged so far; each call reads only the new log lines."""

@@ -20,11 +20,13 @@ from byohpo.simulator.backend import Simulator
 from byohpo.simulator.curves import CurveProblem
 from byohpo.simulator.jobs import SimulatedJob
 from byohpo.simulator.latency import SpotMarket, StartupModel
+from byohpo.simulator.limits import AccountLimits
 from byohpo.simulator.problems import FunctionProblem, JobContext, Outcome, Problem
 from byohpo.simulator.table import TableProblem
 from byohpo.simulator.usage import Usage
 
 __all__ = [
+    "AccountLimits",
     "CurveProblem",
     "FunctionProblem",
     "JobContext",

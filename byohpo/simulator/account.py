@@ -7,16 +7,19 @@ launched), as several processes share one AWS account.
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from byohpo.clock import VirtualClock
+from byohpo.errors import CapacityError
 from byohpo.simulator.jobs import JobSettings, SimulatedJob
 from byohpo.simulator.latency import SpotMarket, StartupModel
+from byohpo.simulator.limits import AccountLimits, Throttle
 from byohpo.simulator.problems import JobContext, Outcome, Problem
 from byohpo.trial import JobStatus
 
@@ -49,7 +52,9 @@ class _CheckpointWrite:
 class SimulatedAccount:
     """Jobs, warm pools, checkpoints and API call counts of one simulated account.
 
-    Not thread-safe: a simulation runs in one thread, in virtual time.
+    Every request goes through :meth:`request`: counted, delayed by the
+    limits' API latency, and throttled beyond the limits' rates. Not
+    thread-safe: a simulation runs in one thread, in virtual time.
     """
 
     def __init__(
@@ -60,8 +65,13 @@ class SimulatedAccount:
         startup: StartupModel,
         spot: SpotMarket,
         seed: int,
+        limits: AccountLimits | None = None,
     ) -> None:
         self.problem = problem
+        self.limits = limits or AccountLimits()
+        self._throttle = Throttle(self.limits.rates)
+        self.throttled_calls: Counter[str] = Counter()
+        """Requests answered with ``ThrottlingException``, per operation (in api_calls too)."""
         self.clock = clock
         self.startup = startup
         self.spot = spot
@@ -69,9 +79,13 @@ class SimulatedAccount:
         self.jobs: dict[str, SimulatedJob] = {}
         """Every job, by name, in the order they were created."""
         self.api_calls: Counter[str] = Counter()
-        """The SageMaker (and CloudWatch Logs) requests the backends sent, per operation."""
+        """The SageMaker (and CloudWatch Logs) requests the backends sent, per operation,
+        throttled ones included."""
+        self._training: dict[str, list[SimulatedJob]] = {}  # instance type -> jobs not ended
         self._listings: dict[str, list[str]] = {}  # NameContains filter -> names, oldest first
         self._positions: dict[str, dict[str, int]] = {}
+        self._unended: dict[str, list[str]] = {}  # NameContains filter -> jobs not ended
+        self._unended_seen: dict[str, int] = {}
         self._pool: list[SimulatedJob] = []  # jobs whose instance may be kept warm
         self._checkpoints: dict[str, list[_CheckpointWrite]] = {}
 
@@ -80,6 +94,37 @@ class SimulatedAccount:
         (whatever the study is called, so a study named by the time is reproducible too)."""
         key = job_name if trial_id is None else f"trial {trial_id}"
         return random.Random(f"{self.seed}/{key}/{purpose}")
+
+    # -- requests -------------------------------------------------------------------------
+    def request(self, operation: str) -> None:
+        """One request reaches SageMaker: counted, answered after the API latency, or
+        refused with ``ThrottlingException`` (a ``ClientError``) beyond the API's rate."""
+        self.api_calls[operation] += 1
+        self.clock.sleep(self.limits.api_latency)
+        if not self._throttle.allows(operation, self.clock.now()):
+            self.throttled_calls[operation] += 1
+            answer: Any = {
+                "Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            raise ClientError(answer, operation)
+
+    def _check_quota(self, settings: JobSettings, now: float) -> None:
+        """SageMaker's ``ResourceLimitExceeded`` when the job would exceed its type's quota."""
+        quota = self.limits.instance_quotas.get(settings.instance_type)
+        if quota is None:
+            return
+        active = [j for j in self._training.get(settings.instance_type, []) if j.end > now]
+        self._training[settings.instance_type] = active
+        in_use = sum(j.settings.instance_count for j in active)
+        if in_use + settings.instance_count > quota:
+            raise CapacityError(
+                f"CreateTrainingJob: ResourceLimitExceeded: The account-level service limit "
+                f"'{settings.instance_type} for training job usage' is {quota} Instances, with "
+                f"current utilization of {in_use} Instances and a request delta of "
+                f"{settings.instance_count} Instances (run fewer jobs at once, or ask for a "
+                "higher quota in Service Quotas)"
+            )
 
     # -- jobs -----------------------------------------------------------------------------
     def create(
@@ -90,11 +135,15 @@ class SimulatedAccount:
         settings: JobSettings,
         metric_names: frozenset[str],
     ) -> SimulatedJob | None:
-        """Create a job now (None when a job of that name exists: SageMaker's ResourceInUse)."""
-        self.api_calls["CreateTrainingJob"] += 1
+        """Create a job now (None when a job of that name exists: SageMaker's ResourceInUse).
+
+        The request itself is counted by :meth:`request`, which the backend calls first.
+        Raises :class:`~byohpo.errors.CapacityError` beyond the instance type's quota.
+        """
         if name in self.jobs:
             return None
         now = self.clock.now()
+        self._check_quota(settings, now)
         uri = settings.checkpoint_s3_uri
         context = JobContext(
             job_name=name,
@@ -120,6 +169,8 @@ class SimulatedAccount:
             rng=self.rng(name, trial_id, "timing"),
         )
         self.jobs[name] = job
+        if settings.instance_type in self.limits.instance_quotas:
+            self._training.setdefault(settings.instance_type, []).append(job)
         for text, names in self._listings.items():
             if text in name:
                 self._positions[text][name] = len(names)
@@ -156,13 +207,17 @@ class SimulatedAccount:
             self._positions[text] = {name: i for i, name in enumerate(names)}
         return self._listings[text], self._positions[text]
 
-    def pages_to_find(self, text: str, names: list[str]) -> int:
-        """ListTrainingJobs pages, newest first, until every one of ``names`` was seen."""
-        listed, positions = self.listing(text)
-        found = [positions[n] for n in names if n in positions]
-        if not found:
-            return max(1, math.ceil(len(listed) / LIST_PAGE_SIZE))
-        return max(1, math.ceil((len(listed) - min(found)) / LIST_PAGE_SIZE))
+    def running(self, text: str, now: float) -> list[str]:
+        """Names containing ``text`` whose job is ``InProgress`` now, newest first (what
+        ListTrainingJobs with ``StatusEquals="InProgress"`` lists)."""
+        listed, _ = self.listing(text)
+        unended = self._unended.setdefault(text, [])
+        seen = self._unended_seen.get(text, 0)
+        unended.extend(listed[seen:])  # jobs created since the last call
+        self._unended_seen[text] = len(listed)
+        jobs = self.jobs
+        unended[:] = [name for name in unended if jobs[name].end > now]  # an end never moves on
+        return [n for n in reversed(unended) if jobs[n].status_at(now) is JobStatus.IN_PROGRESS]
 
     # -- checkpoints ----------------------------------------------------------------------
     def checkpoint(self, uri: str) -> Any:

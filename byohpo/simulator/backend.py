@@ -9,7 +9,9 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from byohpo.backends.base import Backend, study_prefix
+from byohpo.backends.rates import SAGEMAKER_RATES, UNPACED, Rate, RequestPacer, RequestRates
 from byohpo.backends.request import merged_hyperparameters, trial_id_from_name
+from byohpo.backends.retry import RetryingCaller, RetryPolicy
 from byohpo.clock import VIRTUAL_EPOCH, VirtualClock
 from byohpo.errors import BackendError, UserError
 from byohpo.pricing import price_per_hour
@@ -17,6 +19,7 @@ from byohpo.simulator.account import LIST_PAGE_SIZE, SimulatedAccount
 from byohpo.simulator.curves import CurveFn, CurveProblem, EpochsFn
 from byohpo.simulator.jobs import JobSettings, SimulatedJob
 from byohpo.simulator.latency import SpotMarket, StartupModel
+from byohpo.simulator.limits import AccountLimits
 from byohpo.simulator.problems import (
     DurationFn,
     FunctionProblem,
@@ -61,9 +64,17 @@ class Simulator(Backend):
 
     :attr:`api_calls` counts the requests the SageMaker backend would send
     for the same study (CreateTrainingJob, ListTrainingJobs pages,
-    DescribeTrainingJob, StopTrainingJob, GetLogEvents), and list pages are
-    paced at ``list_calls_per_second`` in virtual time as it paces them.
-    :meth:`usage` totals wall-clock, instance time, cost and slot use.
+    DescribeTrainingJob, StopTrainingJob, GetLogEvents), throttled ones
+    included, and :attr:`throttled_calls` those the account throttled.
+    Requests are paced as the SageMaker backend paces them (a
+    :class:`~byohpo.backends.rates.RequestPacer` at ``rates``, in virtual
+    time; ``list_calls_per_second`` as there) and retried when throttled.
+    ``limits`` (:class:`~byohpo.simulator.limits.AccountLimits`) is the
+    account's side: throttling at SageMaker's rates, API latency, and
+    per-instance-type quotas (``ResourceLimitExceeded``, raised as
+    :class:`~byohpo.errors.CapacityError`); a stopped job is ``Stopping``
+    for ``startup.stop_seconds``. :meth:`usage` totals wall-clock, instance
+    time, cost, slot use and requests.
 
     ``seed`` fixes every random draw (durations, start-ups, interruptions,
     the problem's own): the same study with the same seeds gives the same
@@ -73,8 +84,8 @@ class Simulator(Backend):
     checkpoint (population based training) or a stopped one's (ASHA's
     promotion form), and :meth:`reattach` gives
     another backend on the same simulated account (a resume after a crash).
-    Not simulated: throttling, capacity errors and quotas, API latency, and
-    the data a job reads or writes.
+    Not simulated: the data a job reads or writes, and capacity shortages
+    other than quotas.
     """
 
     jobs_run_in = JobPlace.VIRTUAL
@@ -93,6 +104,9 @@ class Simulator(Backend):
         region: str = "us-east-1",
         min_poll_interval: float = 5.0,
         list_calls_per_second: float | None = 2.0,
+        limits: AccountLimits | None = None,
+        rates: RequestRates = SAGEMAKER_RATES,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if isinstance(problem, Problem):
             if duration is not None or duration_sigma is not None or epochs is not None:
@@ -130,31 +144,46 @@ class Simulator(Backend):
             startup=startup or StartupModel(),
             spot=spot or SpotMarket(),
             seed=seed,
+            limits=limits,
         )
-        self._attach(account, region, min_poll_interval, list_calls_per_second)
+        if list_calls_per_second is None:
+            rates = UNPACED
+        elif list_calls_per_second != 2.0:
+            rates = rates.replace("ListTrainingJobs", Rate(list_calls_per_second, 1.0))
+        self._attach(account, region, min_poll_interval, rates, retry or RetryPolicy())
 
     def _attach(
         self,
         account: SimulatedAccount,
         region: str,
         min_poll_interval: float,
-        list_calls_per_second: float | None,
+        rates: RequestRates,
+        retry: RetryPolicy,
     ) -> None:
         self.account = account
         """The simulated account: jobs, warm pools, checkpoints, calls (shared by reattach)."""
         self.seed = account.seed
         self.region = region
         self.min_poll_interval = min_poll_interval
-        self._list_calls_per_second = list_calls_per_second
-        self._list_interval = 1.0 / list_calls_per_second if list_calls_per_second else 0.0
+        self.rates = rates
+        self._retry = retry
         self.clock: VirtualClock = account.clock
+        self.pacer = RequestPacer(rates, self.clock)
+        """This backend's request pacer, in virtual time."""
+        self._call = RetryingCaller(
+            policy=retry,
+            clock=self.clock,
+            rng=random.Random(f"{account.seed}/retry"),
+            pacer=self.pacer,
+        )
+        self.poll_pages: Counter[int] = Counter()
+        """How many polls needed how many ListTrainingJobs pages (pages -> polls)."""
         self._study: str | None = None
         self._job: TrainingJob | None = None
         self._prefix = ""
         self._metric_names: frozenset[str] = frozenset()
         self._created: set[str] = set()
         self._final: dict[str, JobState] = {}
-        self._last_list: float | None = None
 
     def reattach(self) -> Simulator:
         """Another backend on the same simulated account, as a new process after a crash.
@@ -163,16 +192,20 @@ class Simulator(Backend):
         (the tuner does) before use.
         """
         other = Simulator.__new__(Simulator)
-        other._attach(
-            self.account, self.region, self.min_poll_interval, self._list_calls_per_second
-        )
+        other._attach(self.account, self.region, self.min_poll_interval, self.rates, self._retry)
         return other
 
     # -- what benchmarks and users read -------------------------------------------------------
     @property
     def api_calls(self) -> Counter[str]:
-        """Requests the SageMaker backend would have sent, per operation (account-wide)."""
+        """Requests the SageMaker backend would have sent, per operation (account-wide),
+        throttled ones included."""
         return self.account.api_calls
+
+    @property
+    def throttled_calls(self) -> Counter[str]:
+        """Requests the account answered with ``ThrottlingException``, per operation."""
+        return self.account.throttled_calls
 
     def jobs(self) -> list[SimulatedJob]:
         """The open study's jobs, oldest first, with their whole timelines."""
@@ -191,6 +224,8 @@ class Simulator(Backend):
             self.clock.now(),
             spot_savings=self.account.spot.savings,
             price_per_hour=price_per_hour(template.instance_type, self.region, prices),
+            api_calls=sum(self.account.api_calls.values()),
+            throttled_calls=sum(self.account.throttled_calls.values()),
         )
 
     def checkpoint(self, uri: str) -> Any:
@@ -235,6 +270,7 @@ class Simulator(Backend):
             checkpoint_s3_uri=checkpoint,
             pool_key=(job.instance_type, job.instance_count, job.volume_size_gb, job.role),
         )
+        self._request("CreateTrainingJob")
         self.account.create(
             name,
             request.trial_id,
@@ -245,50 +281,71 @@ class Simulator(Backend):
         self._created.add(name)
         return name
 
+    def _request(self, operation: str) -> None:
+        """One request to the account, paced and retried as the SageMaker backend's are."""
+        self._call(operation, lambda: self.account.request(operation))
+
     def poll(self, job_names: Collection[str]) -> list[JobState]:
-        """One ListTrainingJobs round for the jobs not known to have ended, plus one
-        DescribeTrainingJob for each that has (never twice), as the SageMaker backend."""
+        """One ListTrainingJobs round of the study's running jobs, plus one
+        DescribeTrainingJob for each job no longer running (once for a job that ended),
+        as the SageMaker backend."""
         names = list(dict.fromkeys(job_names))
         final = self._final
         pending = [n for n in names if n not in final]
         if not pending:
             return [final[n] for n in names]
-        self._list(self.account.pages_to_find(self._prefix, pending))
-        now = self.clock.now()
+        running = self._list_running(pending)
+        listed_at = self.clock.now()  # what the list says is as of its answer
         savings = self.account.spot.savings
         jobs = self.account.jobs
-        calls = self.account.api_calls
         states: dict[str, JobState] = {}
         for name in pending:
             simulated = jobs.get(name)
+            now = listed_at
+            if name not in running:
+                self._request("DescribeTrainingJob")
+                now = self.clock.now()
             if simulated is None:
-                calls["DescribeTrainingJob"] += 1
                 raise BackendError(
                     f"DescribeTrainingJob {name} failed: ValidationException: "
                     "Requested resource not found."
                 )
             state = simulated.state(now, spot_savings=savings)
             if state.status.is_terminal:
-                calls["DescribeTrainingJob"] += 1
                 final[name] = state
             states[name] = state
         return [final.get(n) or states[n] for n in names]
 
+    def _list_running(self, pending: list[str]) -> set[str]:
+        """The pending jobs a ListTrainingJobs round of running jobs finds; its pages counted
+        (newest first, until every pending job was seen or the list ends)."""
+        self._request("ListTrainingJobs")
+        running = self.account.running(self._prefix, self.clock.now())
+        wanted = set(pending)
+        found: set[str] = set()
+        pages = 1
+        for index, name in enumerate(running):
+            if index and index % LIST_PAGE_SIZE == 0:
+                if len(found) == len(wanted):
+                    break
+                self._request("ListTrainingJobs")
+                pages += 1
+            if name in wanted:
+                found.add(name)
+        self.poll_pages[pages] += 1
+        return found
+
     def _list(self, pages: int) -> None:
         """Count ListTrainingJobs pages, paced as the SageMaker backend paces them."""
         for _ in range(pages):
-            if self._last_list is not None and self._list_interval:
-                self.clock.sleep(self._last_list + self._list_interval - self.clock.now())
-            self.account.api_calls["ListTrainingJobs"] += 1
-            self._last_list = self.clock.now()
+            self._request("ListTrainingJobs")
 
     def stop(self, job_name: str) -> None:
         """Ask the job to stop: it is ``Stopping`` for a while, then ``Stopped``."""
         if job_name in self._final:
             return
         self._template()
-        calls = self.account.api_calls
-        calls["StopTrainingJob"] += 1
+        self._request("StopTrainingJob")
         simulated = self.account.jobs.get(job_name)
         if simulated is None:
             raise BackendError(
@@ -298,7 +355,7 @@ class Simulator(Backend):
         now = self.clock.now()
         status = simulated.status_at(now)
         if status.is_terminal or status is JobStatus.STOPPING:
-            calls["DescribeTrainingJob"] += 1  # refused: the backend checks it is over
+            self._request("DescribeTrainingJob")  # refused: the backend checks it is over
             return
         simulated.cut(now, "Stopped", self.account.startup.stop_seconds)
 
@@ -341,7 +398,7 @@ class Simulator(Backend):
         if target_job in self.account.jobs:
             raise BackendError(f"{target_job} exists already: a checkpoint is copied before")
         target_uri = f"{template.checkpoint_s3_uri}/{target_job}"
-        self.account.api_calls["CopyObject"] += 1
+        self._request("CopyObject")
         self.account.put_checkpoint(target_uri, state)
         return CheckpointCopy(source_job, source_uri, target_uri, ("checkpoint",))
 
@@ -349,7 +406,8 @@ class Simulator(Backend):
         """Every metric point logged so far, as ``(seconds since training start, value)``."""
         job = self._template()
         simulated = self.account.jobs.get(job_name)
-        self.account.api_calls["GetLogEvents"] += job.instance_count
+        for _ in range(job.instance_count):
+            self._request("GetLogEvents")
         if simulated is None:
             return {}
         return simulated.curves(self.clock.now())

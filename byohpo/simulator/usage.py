@@ -34,6 +34,10 @@ class Usage:
     warm_starts: int
     interruptions: int
     price_per_hour: float | None
+    api_calls: int = 0
+    """Requests sent to the account (all studies on it), throttled ones included."""
+    throttled_calls: int = 0
+    """Requests the account answered with ``ThrottlingException``."""
 
     @property
     def wall_seconds(self) -> float:
@@ -70,6 +74,8 @@ class Usage:
         *,
         spot_savings: float,
         price_per_hour: float | None,
+        api_calls: int = 0,
+        throttled_calls: int = 0,
     ) -> Usage:
         jobs = [job for job in jobs if job.created <= now]
         occupied = training = instance = billed = warm = 0.0
@@ -98,6 +104,8 @@ class Usage:
             warm_starts=warm_starts,
             interruptions=interruptions,
             price_per_hour=price_per_hour,
+            api_calls=api_calls,
+            throttled_calls=throttled_calls,
         )
 
 

@@ -32,7 +32,7 @@ from byohpo.study.failures import check_failures, failure_kind, retryable
 from byohpo.study.launching import Launcher
 from byohpo.study.lineage import Lineage, completed
 from byohpo.study.metric_check import check_objective_printed
-from byohpo.study.pacing import poll_interval, training_start
+from byohpo.study.pacing import MAX_POLL_INTERVAL, Pacing, training_start
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.promotion import Promoter
 from byohpo.study.state import StudyLog, TrialRecord, apply
@@ -92,6 +92,14 @@ class StudyLoop(Launcher, Promoter):
         self.poll_interval = poll_interval
         self.started_at = started_at
         self.early_stopping = early_stopping  # reads curves, stops jobs its rule condemns
+        self.pacing = Pacing(  # a stopping rule sees curves only as often as the loop polls
+            clock,
+            minimum=backend.min_poll_interval,
+            fixed=poll_interval,
+            maximum=MAX_POLL_INTERVAL
+            if early_stopping is None
+            else early_stopping.plan.read_interval,
+        )
 
         self.state = StudyLog()
         self.trials: dict[int, TrialRecord] = self.state.trials
@@ -286,6 +294,7 @@ class StudyLoop(Launcher, Promoter):
             )
         )
         del self.in_flight[tid]
+        self.pacing.ended(tid)
         self._account(record)
         if self._should_retry(tid, state):
             self._retry(tid)
@@ -413,10 +422,4 @@ class StudyLoop(Launcher, Promoter):
         )
 
     def _interval(self) -> float:
-        return poll_interval(
-            self.clock.now(),
-            self.in_flight,
-            self._started,
-            self.backend.min_poll_interval,
-            self.poll_interval,
-        )
+        return self.pacing.interval(self.in_flight)

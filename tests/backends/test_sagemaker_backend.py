@@ -36,7 +36,7 @@ def other_backend(fake: FakeSageMaker, **options: Any) -> SageMakerBackend:
     return backend
 
 
-def test_a_large_study_is_listed_page_by_page_and_polled_from_the_newest(
+def test_a_large_study_is_listed_page_by_page_but_a_poll_lists_only_running_jobs(
     fake: FakeSageMaker,
 ) -> None:
     names = [fake.submit(LaunchRequest(trial, {})) for trial in range(1, 131)]
@@ -46,10 +46,10 @@ def test_a_large_study_is_listed_page_by_page_and_polled_from_the_newest(
     assert [j.trial_id for j in jobs] == list(range(1, 131))
     assert other.api_calls["ListTrainingJobs"] == 2  # pages of 100
     other.poll([names[-1]])
-    assert other.api_calls["ListTrainingJobs"] == 3  # the newest is on the first page
+    assert other.api_calls["ListTrainingJobs"] == 3  # one page: no job is running
     other.poll([names[0]])
-    assert other.api_calls["ListTrainingJobs"] == 5  # the oldest is on the second
-    assert other.api_calls["DescribeTrainingJob"] == 2
+    assert other.api_calls["ListTrainingJobs"] == 4  # the oldest costs no more than the newest
+    assert other.api_calls["DescribeTrainingJob"] == 2  # each ended job described once
 
 
 def test_list_calls_keep_to_the_rate_limit(fake: FakeSageMaker) -> None:
