@@ -15,6 +15,7 @@ from byohpo.errors import BackendError, UserError
 from byohpo.pricing import price_per_hour
 from byohpo.simulator.account import LIST_PAGE_SIZE, SimulatedAccount
 from byohpo.simulator.curves import CurveFn, CurveProblem, EpochsFn
+from byohpo.simulator.events import EventDelivery, SimulatedEvents
 from byohpo.simulator.jobs import JobSettings, SimulatedJob
 from byohpo.simulator.latency import SpotMarket, StartupModel
 from byohpo.simulator.problems import (
@@ -72,6 +73,10 @@ class Simulator(Backend):
     :meth:`copy_checkpoint` warm-starts a job from a completed one's
     checkpoint (population based training), and :meth:`reattach` gives
     another backend on the same simulated account (a resume after a crash).
+    ``events`` (an :class:`~byohpo.simulator.events.EventDelivery`) plays status by
+    events, as the SageMaker backend with an ``events_queue``: job ends come from a
+    simulated EventBridge queue (delay, loss), SageMaker is listed only as a safety net,
+    and the SQS requests show in :attr:`api_calls` too.
     Not simulated: throttling, capacity errors and quotas, API latency, and
     the data a job reads or writes.
     """
@@ -90,6 +95,7 @@ class Simulator(Backend):
         region: str = "us-east-1",
         min_poll_interval: float = 5.0,
         list_calls_per_second: float | None = 2.0,
+        events: EventDelivery | None = None,
     ) -> None:
         if isinstance(problem, Problem):
             if duration is not None or duration_sigma is not None or epochs is not None:
@@ -128,6 +134,8 @@ class Simulator(Backend):
             spot=spot or SpotMarket(),
             seed=seed,
         )
+        self.events = events
+        """How job events reach the study's queue (None: polling only)."""
         self._attach(account, region, min_poll_interval, list_calls_per_second)
 
     def _attach(
@@ -152,6 +160,7 @@ class Simulator(Backend):
         self._created: set[str] = set()
         self._final: dict[str, JobState] = {}
         self._last_list: float | None = None
+        self._events: SimulatedEvents | None = None
 
     def reattach(self) -> Simulator:
         """Another backend on the same simulated account, as a new process after a crash.
@@ -160,6 +169,7 @@ class Simulator(Backend):
         (the tuner does) before use.
         """
         other = Simulator.__new__(Simulator)
+        other.events = self.events
         other._attach(
             self.account, self.region, self.min_poll_interval, self._list_calls_per_second
         )
@@ -208,6 +218,10 @@ class Simulator(Backend):
         self._final = {}
         merged_hyperparameters(job, {}, {}, self.job_name(0))  # more than SageMaker takes?
         self.account.listing(self._prefix)
+        if self.events is not None:  # -- status by events (simulator/events.py) --
+            self._events = SimulatedEvents(
+                self.events, self.account, self._prefix, self.clock.now()
+            )
 
     def _template(self) -> TrainingJob:
         if self._job is None:
@@ -250,12 +264,17 @@ class Simulator(Backend):
         pending = [n for n in names if n not in final]
         if not pending:
             return [final[n] for n in names]
-        self._list(self.account.pages_to_find(self._prefix, pending))
+        states: dict[str, JobState] = {}
+        safety_net = False
+        if self._events is not None:  # -- status by events (simulator/events.py) --
+            pending = self._events.poll(pending, states, final, self.clock.now())
+            safety_net = bool(pending)
+        if pending:
+            self._list(self.account.pages_to_find(self._prefix, pending))
         now = self.clock.now()
         savings = self.account.spot.savings
         jobs = self.account.jobs
         calls = self.account.api_calls
-        states: dict[str, JobState] = {}
         for name in pending:
             simulated = jobs.get(name)
             if simulated is None:
@@ -269,7 +288,16 @@ class Simulator(Backend):
                 calls["DescribeTrainingJob"] += 1
                 final[name] = state
             states[name] = state
+        if safety_net and self._events is not None:  # -- status by events: what it missed --
+            self._events.after_safety_net(pending, final, now)
         return [final.get(n) or states[n] for n in names]
+
+    def wait_for_change(self, seconds: float) -> None:
+        """Sleep ``seconds`` of virtual time; with events, only until a job's end arrives."""
+        if self._events is not None:
+            in_flight = self._created - self._final.keys()
+            seconds = self._events.wait(seconds, in_flight, self.clock.now())
+        self.clock.sleep(seconds)
 
     def _list(self, pages: int) -> None:
         """Count ListTrainingJobs pages, paced as the SageMaker backend paces them."""
