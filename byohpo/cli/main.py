@@ -47,11 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _interrupt_options(run)
     _aws_options(run)
+    _events_option(run)
 
     resume = sub.add_parser("resume", help="continue a study after a crash or Ctrl-C")
     resume.add_argument("study", metavar="STUDY", help="the study's name or directory")
     _interrupt_options(resume)
     _aws_options(resume)
+    _events_option(resume)
 
     status = sub.add_parser("status", help="how far a study got")
     status.add_argument("study", metavar="STUDY")
@@ -98,6 +100,16 @@ def _interrupt_options(parser: argparse.ArgumentParser) -> None:
 def _aws_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="the AWS region (default: your AWS configuration's)")
     parser.add_argument("--profile", help="the AWS profile (default: AWS_PROFILE, or default)")
+
+
+def _events_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--events-queue",
+        metavar="URL",
+        help="status by events: the SQS queue that EventBridge fills with the study's job "
+        "state changes (infra/template.yaml's JobEventsQueueUrl); ended jobs are noticed "
+        "within seconds and SageMaker is listed only as a safety net",
+    )
 
 
 def _version() -> str:
@@ -175,6 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         name=study.name,
         region=args.region,
         profile=args.profile,
+        events_queue=args.events_queue,
     ) as backend:
         tuner = study.make_tuner(
             backend=backend, on_interrupt=on_interrupt, progress=not args.quiet
@@ -219,6 +232,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         name=log.name,
         region=args.region or log.study.get("region"),
         profile=args.profile,
+        events_queue=args.events_queue,
     ) as backend:
         if dry_run:
             from byohpo.fake.dry_run import record_lost_jobs
@@ -403,17 +417,26 @@ def _backend(
     name: str,
     region: str | None = None,
     profile: str | None = None,
+    events_queue: str | None = None,
 ) -> Iterator[Any]:
     """The study's backend; a dry run's is the fake AWS service next to the study's store."""
     if not dry_run:
         from byohpo.backends.sagemaker import SageMakerBackend
 
-        backend = SageMakerBackend(aws_session(region, profile))
+        backend = SageMakerBackend(aws_session(region, profile), events_queue=events_queue)
         try:
             yield backend
         finally:
             backend.close()
         return
+    if events_queue is not None:
+        raise UserError(
+            "--events-queue works on SageMaker only: a dry run from the command line polls "
+            "its fake service (not yet events)",
+            f"--dry-run --events-queue {events_queue}",
+            "Drop --events-queue for the dry run (in Python, FakeSageMaker(events=True) "
+            "rehearses status by events).",
+        )
     from byohpo.fake.dry_run import dry_run_backend
 
     fake = dry_run_backend(location, name, inputs)  # started when the study opens, not before
