@@ -70,7 +70,7 @@ clean:
 
 # Benchmarks (docs/benchmarks.md), each writing CSV and a figure to benchmarks/results/. The peer
 # libraries (Optuna, Nevergrad) are a benchmark-only extra.
-.PHONY: bench bench-quality bench-orchestration bench-time bench-memory bench-stopping
+.PHONY: bench bench-quality bench-orchestration bench-time bench-memory bench-stopping bench-events
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
@@ -98,3 +98,5 @@ bench-memory: $(STAMP)
 	$(BIN)/python -m benchmarks.memory
 bench-stopping: $(STAMP)
 	$(BIN)/python -m benchmarks.early_stopping
+bench-events: $(STAMP)
+	nice -n 10 $(BIN)/python -m benchmarks.job_events

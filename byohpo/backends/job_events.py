@@ -49,10 +49,13 @@ MAX_WAIT_SECONDS = 20
 """The longest long poll SQS takes (``WaitTimeSeconds``)."""
 RECEIVE_BATCH = 10
 """The most messages one ReceiveMessage returns."""
-DEFAULT_SAFETY_NET_SECONDS = 3600.0
+DEFAULT_SAFETY_NET_SECONDS = 7200.0
 """How often, at most, SageMaker is listed to catch an event that never came."""
 MIN_SAFETY_NET_SECONDS = 60.0
 """The safety net never lists more often than this, even after missed events."""
+QUIET_SECONDS = 300.0
+"""No event at all of a study's jobs this long after polling began: the rule or the queue is
+broken (SageMaker publishes a job's first change within seconds of its creation)."""
 EVENT_GRACE_SECONDS = 60.0
 """A job that ended longer ago than this, found by the safety net with no event: missed."""
 _QUEUE_URL = re.compile(r"^https?://[^/\s]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")
@@ -167,6 +170,9 @@ class EventWatch:
         self.prefix = prefix
         self.safety_net_seconds = check_safety_net(safety_net_seconds)
         self._last_listing = now
+        self._since = now
+        self.heard = False
+        """Whether any event of this study's jobs came (a job's first comes within seconds)."""
         self._latest: dict[str, JobStateChange] = {}
         self.ignored = 0
         """Events of other studies' jobs (or not training job state changes) dropped."""
@@ -180,6 +186,7 @@ class EventWatch:
             if change is None or trial_id_from_name(self.prefix, change.job_name) is None:
                 self.ignored += 1
                 continue
+            self.heard = True
             known = self._latest.get(change.job_name)
             if known is None or change.later_than(known):
                 self._latest[change.job_name] = change
@@ -203,6 +210,17 @@ class EventWatch:
         )
 
     def listing_due(self, now: float) -> bool:
+        """Whether the safety net should list SageMaker now. After :data:`QUIET_SECONDS` with
+        no event at all, the events are taken for broken: listing as often as it may."""
+        quiet = not self.heard and now - self._since >= QUIET_SECONDS
+        if quiet and self.safety_net_seconds > MIN_SAFETY_NET_SECONDS:
+            log.warning(
+                "no job event came in %.0f s: listing SageMaker every %.0f s instead. Check the "
+                "EventBridge rule and the queue's policy (infra/template.yaml).",
+                now - self._since,
+                MIN_SAFETY_NET_SECONDS,
+            )
+            self.safety_net_seconds = MIN_SAFETY_NET_SECONDS
         return now - self._last_listing >= self.safety_net_seconds
 
     def listed(self, now: float, ended_without_event: Iterable[str]) -> None:

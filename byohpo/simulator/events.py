@@ -111,6 +111,9 @@ class SimulatedEvents:
     ) -> list[str]:
         """Describe the jobs whose end arrived; the others keep a running state. Returns the
         jobs to list anyway (all the others once the safety net is due, else none)."""
+        if self.delivery.loss < 1 and not self.watch.heard:  # a job's first change, heard
+            first = min(self.account.jobs[n].created for n in pending)
+            self.watch.heard = now >= first + self.delivery.median_seconds
         arrived = self._arrived(pending, now)
         self._receive(arrived)
         savings = self.account.spot.savings
@@ -120,8 +123,9 @@ class SimulatedEvents:
         rest = [n for n in pending if n not in states]
         if rest and self.watch.listing_due(now):
             return rest
-        for name in rest:
-            states[name] = self.account.jobs[name].summary(now)
+        for name in rest:  # as the events tell it: running, even if it ended unheard of
+            job = self.account.jobs[name]
+            states[name] = job.summary(min(now, job.end - 0.001))
         return []
 
     def after_safety_net(

@@ -113,6 +113,7 @@ def test_a_running_job_with_no_event_yet_is_starting() -> None:
 
 def test_the_safety_net_tightens_when_events_go_missing() -> None:
     w = watch(now=0.0, safety_net=600.0)
+    w.take([parse_event(event(f"{PREFIX}-t00003", "InProgress", "Starting"))])  # events flow
     assert not w.listing_due(599.0) and w.listing_due(600.0)
     w.listed(600.0, [])
     assert w.safety_net_seconds == 600.0 and not w.listing_due(1000.0)
@@ -157,3 +158,13 @@ def test_a_queue_url_and_a_wait_are_taken_as_given() -> None:
     url = "https://sqs.eu-west-1.amazonaws.com/123456789012/byohpo-digits-ga-job-events"
     assert check_queue_url(url) == url
     assert check_wait_seconds(0) == 0 and check_wait_seconds(20) == 20
+
+
+def test_no_event_at_all_for_minutes_means_broken_events_and_listing_often() -> None:
+    w = watch(now=0.0, safety_net=7200.0)
+    assert not w.listing_due(299.0)
+    assert w.listing_due(300.0)  # nothing heard in five minutes: the rule or queue is broken
+    assert w.safety_net_seconds == MIN_SAFETY_NET_SECONDS
+    heard = watch(now=0.0, safety_net=7200.0)
+    heard.take([parse_event(event(f"{PREFIX}-t00001", "InProgress", "Starting"))])
+    assert not heard.listing_due(3600.0) and heard.safety_net_seconds == 7200.0
