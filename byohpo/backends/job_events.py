@@ -170,7 +170,8 @@ class EventWatch:
         self.prefix = prefix
         self.safety_net_seconds = check_safety_net(safety_net_seconds)
         self._last_listing = now
-        self._since = now
+        self._opened = now
+        self._since: float | None = None
         self.heard = False
         """Whether any event of this study's jobs came (a job's first comes within seconds)."""
         self._latest: dict[str, JobStateChange] = {}
@@ -209,15 +210,21 @@ class EventWatch:
             creation_time=created,
         )
 
+    def expect(self, created_at: float) -> None:
+        """A job of the study created then (by this process: after the watch began) must be
+        heard of within :data:`QUIET_SECONDS`: its first state change comes at once."""
+        if created_at >= self._opened and (self._since is None or created_at < self._since):
+            self._since = created_at
+
     def listing_due(self, now: float) -> bool:
         """Whether the safety net should list SageMaker now. After :data:`QUIET_SECONDS` with
         no event at all, the events are taken for broken: listing as often as it may."""
-        quiet = not self.heard and now - self._since >= QUIET_SECONDS
+        quiet = not self.heard and self._since is not None and now - self._since >= QUIET_SECONDS
         if quiet and self.safety_net_seconds > MIN_SAFETY_NET_SECONDS:
             log.warning(
                 "no job event came in %.0f s: listing SageMaker every %.0f s instead. Check the "
                 "EventBridge rule and the queue's policy (infra/template.yaml).",
-                now - self._since,
+                now - (self._since or now),
                 MIN_SAFETY_NET_SECONDS,
             )
             self.safety_net_seconds = MIN_SAFETY_NET_SECONDS
@@ -350,6 +357,9 @@ class StudyEvents:
         net is due, else none."""
         watch = self.watch
         watch.take(self.queue.drain())
+        for name in pending:
+            if (created_at := created.get(name)) is not None:
+                watch.expect(created_at.timestamp())
         for name in watch.ended(pending):
             state = describe(name)
             if state.status.is_terminal:

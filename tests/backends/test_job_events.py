@@ -162,6 +162,10 @@ def test_a_queue_url_and_a_wait_are_taken_as_given() -> None:
 
 def test_no_event_at_all_for_minutes_means_broken_events_and_listing_often() -> None:
     w = watch(now=0.0, safety_net=7200.0)
+    assert not w.listing_due(3000.0)  # no job launched by this process yet: nothing to hear
+    w = watch(now=0.0, safety_net=7200.0)
+    w.expect(-50.0)  # a job of an earlier process (a resume): its first events are long gone
+    w.expect(0.0)
     assert not w.listing_due(299.0)
     assert w.listing_due(300.0)  # nothing heard in five minutes: the rule or queue is broken
     assert w.safety_net_seconds == MIN_SAFETY_NET_SECONDS
