@@ -413,8 +413,9 @@ class StudyLoop(Launcher):
 
     def _wait(self, seconds: float) -> None:
         """Until the next poll; a backend that hears of ended jobs by events wakes sooner."""
-        if self.clock is self.backend.clock:
-            self.backend.wait_for_change(seconds)
+        wait_for_change = getattr(self.backend, "wait_for_change", None)
+        if wait_for_change is not None and self.clock is self.backend.clock:
+            wait_for_change(seconds)
         else:
             self.clock.sleep(seconds)
 
