@@ -71,7 +71,7 @@ clean:
 # Benchmarks (docs/benchmarks.md), each writing CSV and a figure to benchmarks/results/. The peer
 # libraries (Optuna, Nevergrad) are a benchmark-only extra.
 .PHONY: bench bench-quality bench-orchestration bench-time bench-memory bench-stopping
-.PHONY: bench-warm-start
+.PHONY: bench-warm-start bench-events
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
@@ -108,3 +108,6 @@ bench-warm-start: $(STAMP)
 bench-async: $(STAMP)
 	nice $(BIN)/python -m benchmarks.async_evolution
 	nice $(BIN)/python -m benchmarks.async_evolution --sweep --seeds 3
+
+bench-events: $(STAMP)
+	nice -n 10 $(BIN)/python -m benchmarks.job_events

@@ -148,6 +148,11 @@ class Backend(ABC):
             f"({source_job} -> {target_job}); use a backend that can, such as SageMakerBackend"
         )
 
+    def wait_for_change(self, seconds: float) -> None:
+        """Wait before the next poll: ``seconds`` on :attr:`clock`, or less when the backend
+        hears sooner that a job ended (status by events)."""
+        self.clock.sleep(seconds)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and background work. Jobs keep running."""
 

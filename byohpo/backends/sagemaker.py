@@ -24,6 +24,16 @@ from botocore.exceptions import ClientError
 
 from byohpo.backends.base import Backend, study_prefix
 from byohpo.backends.checkpoints import copy_checkpoint
+from byohpo.backends.job_events import (
+    DEFAULT_SAFETY_NET_SECONDS,
+    MAX_WAIT_SECONDS,
+    EventQueue,
+    EventWatch,
+    StudyEvents,
+    check_queue_url,
+    check_safety_net,
+    check_wait_seconds,
+)
 from byohpo.backends.listing import all_jobs, running_jobs
 from byohpo.backends.logs import LOG_GROUP, CurveReader, MetricParser
 from byohpo.backends.rates import (
@@ -109,6 +119,15 @@ class SageMakerBackend(Backend):
       nothing at all, for endpoints without SageMaker's limits.
 
     ``api_calls`` counts the requests sent per operation. Not thread-safe.
+
+    Status by events: with ``events_queue`` (the URL of the SQS queue that an
+    EventBridge rule fills with the study's "SageMaker Training Job State Change"
+    events; ``infra/template.yaml`` makes both), :meth:`poll` learns of ended jobs
+    from the queue and lists SageMaker only as a safety net, at most every
+    ``safety_net_seconds``; between polls, :meth:`wait_for_change` long-polls the
+    queue (``events_wait_seconds``, 0-20; 0 reads the queue only when polling) and
+    returns as soon as one of the study's jobs ended. See
+    :mod:`byohpo.backends.job_events`.
     """
 
     def __init__(
@@ -124,6 +143,9 @@ class SageMakerBackend(Backend):
         image_lookup: ImageLookup = training_image,
         pacer: RequestPacer | None = None,
         rates: RequestRates = SAGEMAKER_RATES,
+        events_queue: str | None = None,
+        events_wait_seconds: int = MAX_WAIT_SECONDS,
+        safety_net_seconds: float = DEFAULT_SAFETY_NET_SECONDS,
     ) -> None:
         self._session = session
         self._image_lookup = image_lookup
@@ -143,6 +165,9 @@ class SageMakerBackend(Backend):
         self._check_inputs = check_inputs
         self._call = RetryingCaller(policy=retry or RetryPolicy(), clock=self.clock)
         self._study: str | None = None
+        self.events_queue = None if events_queue is None else check_queue_url(events_queue)
+        self.events_wait_seconds = check_wait_seconds(events_wait_seconds)
+        self.safety_net_seconds = check_safety_net(safety_net_seconds)
         self._reset_study()
 
     def _reset_study(self) -> None:
@@ -158,6 +183,7 @@ class SageMakerBackend(Backend):
         self._sm: SageMakerClient | None = None
         self._s3: S3Client | None = None
         self._logs: CloudWatchLogsClient | None = None
+        self._events: StudyEvents | None = None
 
     # -- what the benchmarks and tests read ---------------------------------------------
     @property
@@ -227,6 +253,15 @@ class SageMakerBackend(Backend):
             code = StudyCode(job.entry_point, self._upload_code(job))
             self._script_mode = script_mode_hyperparameters(code, region, job.container_log_level)
         merged_hyperparameters(job, {}, self._script_mode, self.job_name(0))
+        if self.events_queue is not None:  # -- status by events (job_events.py) --
+            queue = EventQueue(
+                session.client("sqs", region_name=region, config=config),
+                self.events_queue,
+                self._call,
+            )
+            watch = EventWatch(self._prefix, self.safety_net_seconds, self.clock.now())
+            watch.take(queue.check())
+            self._events = StudyEvents(queue, watch, self.events_wait_seconds, self.clock)
 
     def _shared_pacer(self, region: str) -> RequestPacer:
         """The process's pacer for the region (on the wall clock), or one of this backend's
@@ -411,6 +446,10 @@ class SageMakerBackend(Backend):
         names = list(dict.fromkeys(job_names))
         states: dict[str, JobState] = {n: self._final[n] for n in names if n in self._final}
         pending = [n for n in names if n not in states]
+        safety_net = False
+        if pending and self._events is not None:  # -- status by events (job_events.py) --
+            pending = self._events.poll(pending, states, self._final, self._describe, self._created)
+            safety_net = bool(pending)
         if pending:
             running = self._list_running(set(pending))
             for name in pending:
@@ -422,7 +461,17 @@ class SageMakerBackend(Backend):
                 if state.status.is_terminal:
                     self._final[name] = state
                 states[name] = state
+        if safety_net and self._events is not None:  # -- status by events: what it missed --
+            self._events.after_safety_net(pending, self._final)
         return [states[n] for n in names]
+
+    def wait_for_change(self, seconds: float) -> None:
+        """Wait ``seconds`` before the next poll; with an events queue, on the queue, returning
+        as soon as a job of the study ended (:class:`~byohpo.backends.job_events.StudyEvents`)."""
+        if self._events is None:
+            self.clock.sleep(seconds)
+        else:
+            self._events.wait(seconds, self.clock)
 
     def _list_page(self, **kwargs: Any) -> Mapping[str, Any]:
         sm = self._clients()[0]
@@ -607,3 +656,5 @@ class SageMakerBackend(Backend):
             if client is not None:
                 client.close()
         self._sm = self._s3 = self._logs = None
+        if self._events is not None:  # -- status by events --
+            self._events.queue.client.close()

@@ -148,18 +148,27 @@ def study_backend(
     region: str | None = None,
     profile: str | None = None,
     faults: Faults | None = None,
+    events_queue: str | None = None,
 ) -> Iterator[Any]:
     """The study's backend; a dry run's is the fake AWS service next to the study's store."""
     if not dry_run:
         from byohpo.backends.sagemaker import SageMakerBackend
         from byohpo.cli.aws_settings import aws_session
 
-        backend = SageMakerBackend(aws_session(region, profile))
+        backend = SageMakerBackend(aws_session(region, profile), events_queue=events_queue)
         try:
             yield backend
         finally:
             backend.close()
         return
+    if events_queue is not None:
+        raise UserError(
+            "--events-queue works on SageMaker only: a dry run from the command line polls "
+            "its fake service (not yet events)",
+            f"--dry-run --events-queue {events_queue}",
+            "Drop --events-queue for the dry run (in Python, FakeSageMaker(events=True) "
+            "rehearses status by events).",
+        )
     fake = dry_run_backend(location, name, inputs, faults)  # started when the study runs
     try:
         yield fake

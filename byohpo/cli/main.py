@@ -56,11 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _interrupt_options(run)
     _aws_options(run)
+    _events_option(run)
 
     resume = sub.add_parser("resume", help="continue a study after a crash or Ctrl-C")
     resume.add_argument("study", metavar="STUDY", help="the study's name or directory")
     _interrupt_options(resume)
     _aws_options(resume)
+    _events_option(resume)
 
     status = sub.add_parser("status", help="how far a study got")
     status.add_argument("study", metavar="STUDY")
@@ -107,6 +109,16 @@ def _interrupt_options(parser: argparse.ArgumentParser) -> None:
 def _aws_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="the AWS region (default: your AWS configuration's)")
     parser.add_argument("--profile", help="the AWS profile (default: AWS_PROFILE, or default)")
+
+
+def _events_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--events-queue",
+        metavar="URL",
+        help="status by events: the SQS queue that EventBridge fills with the study's job "
+        "state changes (infra/template.yaml's JobEventsQueueUrl); ended jobs are noticed "
+        "within seconds and SageMaker is listed only as a safety net",
+    )
 
 
 def _version() -> str:
@@ -186,6 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         region=args.region,
         profile=args.profile,
         faults=faults,
+        events_queue=args.events_queue,
     ) as backend:
         tuner = study.make_tuner(
             backend=backend, on_interrupt=on_interrupt, progress=not args.quiet
@@ -230,6 +243,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         name=log.name,
         region=args.region or log.study.get("region"),
         profile=args.profile,
+        events_queue=args.events_queue,
     ) as backend:
         if dry_run:
             from byohpo.cli.dry_run import record_lost_jobs

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Self
 from byohpo.backends.retry import RetryPolicy
 from byohpo.backends.sagemaker import SageMakerBackend
 from byohpo.errors import MissingExtraError, UserError
+from byohpo.fake.events import queue_url
 from byohpo.fake.fault_settings import faults_to_json
 from byohpo.fake.faults import FailureKind, Faults
 from byohpo.fake.service_client import (
@@ -114,6 +115,12 @@ class FakeSageMaker(SageMakerBackend):
     ``instant_training_seconds``, ``faults`` (:class:`~byohpo.fake.faults.Faults`:
     throttling, capacity errors, failing jobs, ...), ``instance_quota``, ``work_dir``, ...
 
+    ``events=True``: status by events, as with the real service and
+    ``infra/template.yaml``: the fake publishes each job state change on moto's
+    EventBridge, a rule sends them to an SQS queue, and this backend reads it
+    (``events_wait_seconds``, 0 by default: the fake's polls are frequent anyway;
+    ``safety_net_seconds``, 10 minutes by default).
+
     ``service=DIR`` puts the fake AWS in a background process instead (found in, or
     started for, the state directory ``DIR``; see :mod:`byohpo.fake.service_client`).
     Clients then reach it through ``AWS_ENDPOINT_URL`` while the fake is started here.
@@ -138,8 +145,18 @@ class FakeSageMaker(SageMakerBackend):
         list_calls_per_second: float | None = None,
         service: str | os.PathLike[str] | None = None,
         service_idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        events: bool = False,
+        events_wait_seconds: int = 0,
+        safety_net_seconds: float = 600.0,
         **aws_options: Any,
     ) -> None:
+        if events and service is not None:
+            raise UserError(
+                "status by events works with the fake in this process only, not yet with a "
+                "fake-AWS service",
+                "events=True with service=...",
+                "Drop service=, or drop events=True to poll the service.",
+            )
         super().__init__(
             self.session,
             region=region,
@@ -147,6 +164,9 @@ class FakeSageMaker(SageMakerBackend):
             min_poll_interval=min_poll_interval,
             list_calls_per_second=list_calls_per_second,
             image_lookup=dry_run_image,
+            events_queue=queue_url(region) if events else None,
+            events_wait_seconds=events_wait_seconds,
+            safety_net_seconds=safety_net_seconds,
         )
         aws_options.setdefault("create_buckets", True)
         self._fake_region = region
@@ -166,7 +186,7 @@ class FakeSageMaker(SageMakerBackend):
             from byohpo.fake.aws import FakeAWS
         except ImportError as exc:  # pragma: no cover - boto3 is a core dependency
             raise MissingExtraError("moto", "fake", "The fake SageMaker (dry runs)") from exc
-        self._aws = FakeAWS(region=region, **aws_options)
+        self._aws = FakeAWS(region=region, events=events, **aws_options)
 
     @property
     def aws(self) -> FakeAWS:

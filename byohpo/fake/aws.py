@@ -41,6 +41,7 @@ from byohpo.fake.buckets import (
     bucket_in_url,
     buckets_of_job,
 )
+from byohpo.fake.events import JobEventPublisher, create_events_queue, queue_url
 from byohpo.fake.execution import ExecutionSettings, MetricsFn
 from byohpo.fake.faults import FaultInjector, Faults
 from byohpo.fake.job_journal import JobJournal
@@ -105,6 +106,9 @@ class FakeAWS:
       the account then answers ``NoSuchBucket`` as AWS does.
     - ``clock``: the monotonic clock (seconds) that the rate limits of ``faults`` refill
       with; ``time.monotonic`` by default. A test steps its own instead of sleeping.
+    - ``events``: publish each job state change on moto's EventBridge, as SageMaker does,
+      and make a rule sending them to the SQS queue :attr:`events_queue_url`
+      (:mod:`byohpo.fake.events`).
 
     Thread-safe. At most one fake is active in a process at a time. Clients must be created
     while it is active (or passed to :meth:`patch_client`).
@@ -131,6 +135,7 @@ class FakeAWS:
         create_buckets: bool = False,
         journal: str | os.PathLike[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        events: bool = False,
     ) -> None:
         _check_options(
             python=python,
@@ -192,6 +197,10 @@ class FakeAWS:
         self._service: TrainingJobService | None = None
         self._tuning: TuningJobService | None = None
         self._injector: FaultInjector | None = None
+        self._events = events
+        self._publisher: JobEventPublisher | None = None
+        self.events_queue_url: str | None = queue_url(region, self.account_id) if events else None
+        """With ``events``: the SQS queue the rule sends the jobs' events to."""
         self.work_dir: Path | None = None
         """The directory holding each job's ``/opt/ml`` stand-in (set while active)."""
 
@@ -264,6 +273,11 @@ class FakeAWS:
                 self._store, self.account_id, self._service.create_training_job
             )
             dispatcher.activate(self._handle)
+            if self._events:  # SageMaker's job events, on moto's EventBridge
+                events = self._internal_client("events")
+                create_events_queue(events, self._internal_client("sqs"))
+                self._publisher = JobEventPublisher(self._store, events, spot_savings=0.0)
+                self._publisher.start()
             self._runner.start()
             self._active = True
         except BaseException:
@@ -279,6 +293,9 @@ class FakeAWS:
         self._active = False
         if self._runner is not None:
             self._runner.shutdown()
+        if self._publisher is not None:
+            self._publisher.stop()
+            self._publisher = None
         dispatcher.deactivate(self._handle)
         for client in self._internal_clients:
             client.close()

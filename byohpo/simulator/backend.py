@@ -17,6 +17,7 @@ from byohpo.errors import BackendError, UserError
 from byohpo.pricing import price_per_hour
 from byohpo.simulator.account import LIST_PAGE_SIZE, SimulatedAccount
 from byohpo.simulator.curves import CurveFn, CurveProblem, EpochsFn
+from byohpo.simulator.events import EventDelivery, SimulatedEvents
 from byohpo.simulator.jobs import JobSettings, SimulatedJob
 from byohpo.simulator.latency import SpotMarket, StartupModel
 from byohpo.simulator.limits import AccountLimits
@@ -84,6 +85,10 @@ class Simulator(Backend):
     checkpoint (population based training) or a stopped one's (ASHA's
     promotion form), and :meth:`reattach` gives
     another backend on the same simulated account (a resume after a crash).
+    ``events`` (an :class:`~byohpo.simulator.events.EventDelivery`) plays status by
+    events, as the SageMaker backend with an ``events_queue``: job ends come from a
+    simulated EventBridge queue (delay, loss), SageMaker is listed only as a safety net,
+    and the SQS requests show in :attr:`api_calls` too.
     Not simulated: the data a job reads or writes, and capacity shortages
     other than quotas.
     """
@@ -107,6 +112,7 @@ class Simulator(Backend):
         limits: AccountLimits | None = None,
         rates: RequestRates = SAGEMAKER_RATES,
         retry: RetryPolicy | None = None,
+        events: EventDelivery | None = None,
     ) -> None:
         if isinstance(problem, Problem):
             if duration is not None or duration_sigma is not None or epochs is not None:
@@ -150,6 +156,8 @@ class Simulator(Backend):
             rates = UNPACED
         elif list_calls_per_second != 2.0:
             rates = rates.replace("ListTrainingJobs", Rate(list_calls_per_second, 1.0))
+        self.events = events
+        """How job events reach the study's queue (None: polling only)."""
         self._attach(account, region, min_poll_interval, rates, retry or RetryPolicy())
 
     def _attach(
@@ -184,6 +192,7 @@ class Simulator(Backend):
         self._metric_names: frozenset[str] = frozenset()
         self._created: set[str] = set()
         self._final: dict[str, JobState] = {}
+        self._events: SimulatedEvents | None = None
 
     def reattach(self) -> Simulator:
         """Another backend on the same simulated account, as a new process after a crash.
@@ -192,6 +201,7 @@ class Simulator(Backend):
         (the tuner does) before use.
         """
         other = Simulator.__new__(Simulator)
+        other.events = self.events
         other._attach(self.account, self.region, self.min_poll_interval, self.rates, self._retry)
         return other
 
@@ -246,6 +256,10 @@ class Simulator(Backend):
         self._final = {}
         merged_hyperparameters(job, {}, {}, self.job_name(0))  # more than SageMaker takes?
         self.account.listing(self._prefix)
+        if self.events is not None:  # -- status by events (simulator/events.py) --
+            self._events = SimulatedEvents(
+                self.events, self.account, self._prefix, self.clock.now()
+            )
 
     def _template(self) -> TrainingJob:
         if self._job is None:
@@ -294,11 +308,15 @@ class Simulator(Backend):
         pending = [n for n in names if n not in final]
         if not pending:
             return [final[n] for n in names]
-        running = self._list_running(pending)
-        listed_at = self.clock.now()  # what the list says is as of its answer
+        states: dict[str, JobState] = {}
+        safety_net = False
+        if self._events is not None:  # -- status by events (simulator/events.py) --
+            pending = self._events.poll(pending, states, final, self.clock.now())
+            safety_net = bool(pending)
+        running = self._list_running(pending) if pending else set()
+        listed_at = now = self.clock.now()  # what the list says is as of its answer
         savings = self.account.spot.savings
         jobs = self.account.jobs
-        states: dict[str, JobState] = {}
         for name in pending:
             simulated = jobs.get(name)
             now = listed_at
@@ -314,6 +332,8 @@ class Simulator(Backend):
             if state.status.is_terminal:
                 final[name] = state
             states[name] = state
+        if safety_net and self._events is not None:  # -- status by events: what it missed --
+            self._events.after_safety_net(pending, final, now)
         return [final.get(n) or states[n] for n in names]
 
     def _list_running(self, pending: list[str]) -> set[str]:
@@ -334,6 +354,13 @@ class Simulator(Backend):
                 found.add(name)
         self.poll_pages[pages] += 1
         return found
+
+    def wait_for_change(self, seconds: float) -> None:
+        """Sleep ``seconds`` of virtual time; with events, only until a job's end arrives."""
+        if self._events is not None:
+            in_flight = self._created - self._final.keys()
+            seconds = self._events.wait(seconds, in_flight, self.clock.now())
+        self.clock.sleep(seconds)
 
     def _list(self, pages: int) -> None:
         """Count ListTrainingJobs pages, paced as the SageMaker backend paces them."""

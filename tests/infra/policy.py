@@ -161,6 +161,10 @@ def needs(call: Call) -> list[Need]:
             passed = {"iam:PassedToService": "scheduler.amazonaws.com"}
             found.append(Need("iam:PassRole", p["Target"]["RoleArn"], passed))
         return found
+    if call.service == "sqs" and call.operation in ("ReceiveMessage", "DeleteMessageBatch"):
+        account, name = str(p["QueueUrl"]).rstrip("/").split("/")[-2:]
+        action = "sqs:ReceiveMessage" if call.operation == "ReceiveMessage" else "sqs:DeleteMessage"
+        return [Need(action, f"arn:aws:sqs:{REGION}:{account}:{name}")]
     if op == "sts.GetCallerIdentity":
         return []  # needs no permission
     raise AssertionError(f"the policy test does not know what {op} needs: add it to needs()")

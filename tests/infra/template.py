@@ -71,7 +71,12 @@ def _documents(name: str, resource: dict[str, Any]) -> Iterator[tuple[str, dict[
         yield f"{name} (trust)", properties["AssumeRolePolicyDocument"]
         for policy in properties.get("Policies", []):
             yield f"{name}/{policy['PolicyName']}", policy["PolicyDocument"]
-    elif kind in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::S3::BucketPolicy"):
+    elif kind in (
+        "AWS::IAM::ManagedPolicy",
+        "AWS::IAM::Policy",
+        "AWS::S3::BucketPolicy",
+        "AWS::SQS::QueuePolicy",
+    ):
         yield name, properties["PolicyDocument"]
 
 
@@ -91,6 +96,8 @@ def statements(template: dict[str, Any], *, trust: bool = False) -> list[Stateme
 UNSUPPORTED_BY_MOTO = {
     "AWS::S3::BucketPolicy": "moto's CloudFormation cannot make it; test_template reads "
     "its one statement (plain HTTP refused)",
+    "AWS::SQS::QueuePolicy": "moto's CloudFormation cannot make it (and moto's EventBridge "
+    "delivers without it); test_template reads its one statement (only the study's rule sends)",
     "AWS::SageMaker::Pipeline": "moto's CloudFormation cannot make it; byohpo pipeline deploy "
     "makes the pipeline through moto's SageMaker (test_stack)",
     "AWS::Scheduler::Schedule": "moto's CloudFormation cannot make it; byohpo pipeline deploy "

@@ -200,3 +200,29 @@ def test_deploy_calls_only_what_the_deployer_policy_allows(
     group = "/aws/sagemaker/ProcessingJobs"
     log = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:pipelines-a1-RunStudy-x9/1"
     assert allows(orchestrator, Need("logs:PutLogEvents", log))
+
+
+def test_the_stack_s_rule_brings_the_study_s_job_events_and_the_role_may_read_them(
+    stack: dict[str, str],
+) -> None:
+    from byohpo.backends.job_events import EventQueue
+    from byohpo.backends.retry import RetryingCaller, RetryPolicy
+
+    def ended(name: str) -> dict[str, Any]:
+        detail = {"TrainingJobName": name, "TrainingJobStatus": "Completed"}
+        return {
+            "Source": "aws.sagemaker",
+            "DetailType": "SageMaker Training Job State Change",
+            "Detail": json.dumps(detail),
+        }
+
+    mine, other = f"{STUDY}-k3x9q2ma-t00001", "tinyother-k3x9q2ma-t00001"
+    boto3.client("events").put_events(Entries=[ended(mine), ended(other)])
+    url = stack["JobEventsQueueUrl"]
+    queue = EventQueue(boto3.client("sqs"), url, RetryingCaller(policy=RetryPolicy()))
+    with recorded_calls() as calls:
+        changes = queue.receive(0)
+    assert [c.job_name for c in changes if c is not None] == [mine]
+    assert {c.operation for c in calls} == {"ReceiveMessage", "DeleteMessageBatch"}
+    assert refused(role_policy("byohpo-tiny-orchestrator"), calls) == []
+    assert queue.receive(0) == []  # what was read was deleted

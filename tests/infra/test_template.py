@@ -163,3 +163,43 @@ def test_the_readme_commands_name_the_template() -> None:
     assert "aws cloudformation delete-stack" in text
     assert text.index("aws s3 rm") < text.index("aws cloudformation delete-stack")
     assert Path(TEMPLATE).exists()
+
+
+def test_the_study_s_job_events_go_to_its_queue_and_nowhere_else(
+    template: dict[str, Any],
+) -> None:
+    from byohpo.backends.job_events import rule_pattern
+
+    rule = template["Resources"]["JobEventsRule"]["Properties"]
+    pattern = dict(rule["EventPattern"])
+    assert pattern.pop("account") == [{"Ref": "AWS::AccountId"}]
+    prefix = pattern["detail"]["TrainingJobName"][0]["prefix"]
+    assert prefix == {"Fn::Sub": "${StudyName}-"}, "the rule must match the study's jobs only"
+    pattern["detail"]["TrainingJobName"][0]["prefix"] = "${StudyName}-"
+    assert pattern == rule_pattern("${StudyName}-")  # what the backend reads, and the fake sends
+    assert rule["Targets"] == [
+        {"Id": "study-queue", "Arn": {"Fn::GetAtt": ["JobEventsQueue", "Arn"]}}
+    ]
+
+
+def test_only_the_study_s_rule_may_send_to_its_queue(template: dict[str, Any]) -> None:
+    queue_policies = [s for s in statements(template) if s.where.startswith("JobEventsQueuePolicy")]
+    (send,) = queue_policies
+    assert send.effect == "Allow" and send.actions == ["sqs:SendMessage"]
+    assert send.body["Principal"] == {"Service": "events.amazonaws.com"}
+    assert send.resources == [{"Fn::GetAtt": ["JobEventsQueue", "Arn"]}]
+    condition = send.body["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert condition == {"Fn::GetAtt": ["JobEventsRule", "Arn"]}
+
+
+def test_only_the_orchestrator_reads_the_queue_and_only_that_one(template: dict[str, Any]) -> None:
+    readers = [
+        s for s in allow_statements(template) if any(a.startswith("sqs:") for a in s.actions)
+    ]
+    readers = [s for s in readers if not s.where.startswith("JobEventsQueuePolicy")]
+    assert [s.where for s in readers] == ["OrchestratorRole/orchestrator: ReadJobEvents"]
+    (read,) = readers
+    assert read.actions == ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
+    assert read.resources == [{"Fn::GetAtt": ["JobEventsQueue", "Arn"]}]
+    outputs = template["Outputs"]
+    assert outputs["JobEventsQueueUrl"]["Value"] == {"Ref": "JobEventsQueue"}
