@@ -7,9 +7,11 @@ GPSampler to 50: above that its per-trial fit makes a run take minutes).
 byohpo's strategies never see the budget, so the first 50 evaluations of a
 run are the run a study with ``max_jobs=50`` makes.
 
-Problems: the eight of :func:`problems`, the mixed-type test functions of
-:mod:`benchmarks.functions` and :mod:`benchmarks.more_functions` and the
-digits MLP from real runs (``benchmarks/digits_table.py``). Methods: byohpo's
+Problems: the ten of :func:`problems`, the mixed-type test functions of
+:mod:`benchmarks.functions` and :mod:`benchmarks.more_functions`, the
+digits MLP from real runs (``benchmarks/digits_table.py``), and two
+scikit-learn models on datasets bundled with scikit-learn
+(``benchmarks/sklearn_tables.py``). Methods: byohpo's
 ``auto``, ``bo``, ``dea``, ``eda`` and ``random``, and Optuna's GPSampler and
 TPESampler through byohpo's own adapter (``optuna:gp``, ``optuna:tpe``),
 each with its default options. Normalized regret: 0 is the optimum, 1 a
@@ -40,7 +42,7 @@ from typing import Any
 
 from benchmarks.functions import BenchmarkFunction
 from benchmarks.more_functions import MORE_FUNCTIONS
-from benchmarks.problems import all_functions, scale
+from benchmarks.problems import all_functions, scale, sklearn_functions
 from byohpo.objectives import Direction, Objective
 from byohpo.strategies import make_strategy
 
@@ -53,8 +55,8 @@ SHORT_BUDGET = {"optuna:gp": 50}
 
 
 def problems() -> tuple[BenchmarkFunction, ...]:
-    """The eight single-objective problems."""
-    return (*all_functions(), *MORE_FUNCTIONS)
+    """The ten single-objective problems."""
+    return (*all_functions(), *MORE_FUNCTIONS, *sklearn_functions())
 
 
 def run(method: str, function: BenchmarkFunction, seed: int, budget: int) -> dict[str, Any]:

@@ -9,6 +9,9 @@
   are the measured training seconds, scaled by :data:`DIGITS_DURATION_SCALE`
   to stand for a dataset that many times bigger. Its optimum is the best run
   of the table (interpolation never exceeds the runs it lies between).
+- **svm-cancer** and **gbm-diabetes**: scikit-learn models cross-validated
+  on datasets that ship with scikit-learn, tabulated once over a grid
+  (``benchmarks/sklearn_tables.py``) and interpolated the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.functions import FUNCTIONS, BenchmarkFunction
+from benchmarks.sklearn_tables import GRIDS
 from byohpo.simulator import FunctionProblem, Problem, TableProblem
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace
 
@@ -71,6 +75,64 @@ def digits_function() -> BenchmarkFunction:
         optimum=digits_table().best(DIGITS_METRIC),
         direction="maximize",
     )
+
+
+SKLEARN_SPACES: Mapping[str, SearchSpace] = {
+    "svm-cancer": SearchSpace(
+        {
+            "C": Continuous(1e-2, 1e3, scaling="log"),
+            "gamma": Continuous(1e-5, 10.0, scaling="log"),
+            "kernel": Categorical(["rbf", "sigmoid"]),
+        }
+    ),
+    "gbm-diabetes": SearchSpace(
+        {
+            "learning_rate": Continuous(0.01, 1.0, scaling="log"),
+            "max_iter": Integer(10, 100, scaling="log"),
+            "max_leaf_nodes": Integer(3, 31, scaling="log"),
+            "min_samples_leaf": Integer(2, 100, scaling="log"),
+        }
+    ),
+}
+"""The spaces of the scikit-learn problems of ``benchmarks/sklearn_tables.py``."""
+
+
+@cache
+def sklearn_table(name: str) -> tuple[TableProblem, str]:
+    """A scikit-learn problem's table (interpolated between its grid points) and its metric."""
+    grid = next(g for g in GRIDS if g.name == name)
+    space = SKLEARN_SPACES[name]
+    log_scale = {p for p in space if getattr(space[p], "scaling", "linear") == "log"}
+    table = TableProblem.from_csv(
+        grid.path, parameters=list(space), metrics=[grid.metric], log_scale=log_scale
+    )
+    return table, grid.metric
+
+
+def _sklearn_objective(name: str) -> Callable[[Config], float]:
+    def objective(config: Config) -> float:
+        table, metric = sklearn_table(name)
+        return table.evaluate(config)[0][metric]
+
+    return objective
+
+
+@cache
+def sklearn_functions() -> tuple[BenchmarkFunction, ...]:
+    """Cross-validated scores of scikit-learn models on its bundled datasets (maximized)."""
+    functions = []
+    for name, space in SKLEARN_SPACES.items():
+        table, metric = sklearn_table(name)
+        functions.append(
+            BenchmarkFunction(
+                name=name,
+                space=space,
+                objective=_sklearn_objective(name),
+                optimum=table.best(metric),
+                direction="maximize",
+            )
+        )
+    return tuple(functions)
 
 
 def all_functions() -> tuple[BenchmarkFunction, ...]:

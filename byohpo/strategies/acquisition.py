@@ -43,6 +43,12 @@ def expected_improvement(model: GaussianProcess, features: Array, best: float) -
     return np.asarray(log_ei + np.log(std), dtype=float)
 
 
+def confidence_bound(model: GaussianProcess, features: Array, kappa: float) -> Array:
+    """Minus the lower confidence bound ``mean - kappa * std`` (higher is better, as for EI)."""
+    mean, std = model.predict(features)
+    return np.asarray(kappa * std - mean, dtype=float)
+
+
 def candidates(rng: np.random.Generator, features: ModelFeatures, centres: Array) -> Array:
     """Uniform points plus moves around ``centres`` (good points so far), snapped."""
     d = features.dimension

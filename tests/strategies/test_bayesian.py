@@ -54,6 +54,35 @@ def test_bo_finds_a_better_configuration_than_random_search_in_40_jobs() -> None
     assert all(a < b for a, b in zip(ours, theirs, strict=True))
 
 
+RUGGED = SearchSpace({name: Continuous(-5.0, 5.0) for name in ("x", "y", "z")})
+
+
+def ackley(config: dict[str, object]) -> dict[str, float]:
+    """3-D Ackley: a local minimum at every whole point, the global one (0) at the origin."""
+    v = [float(config[name]) for name in ("x", "y", "z")]  # type: ignore[arg-type]
+    bowl = -20.0 * math.exp(-0.2 * math.sqrt(sum(a * a for a in v) / 3))
+    ripples = -math.exp(sum(math.cos(2 * math.pi * a) for a in v) / 3)
+    return {"loss": bowl + ripples + 20.0 + math.e}
+
+
+@pytest.mark.slow
+def test_bo_leaves_the_first_good_basin_on_a_field_of_local_minima() -> None:
+    # 40 jobs in batches of 8, seeds 0-7: bo's mean best loss is 1.9; with expected
+    # improvement alone (no exploring pick, shorter length scales) it was 3.4.
+    bests = []
+    for seed in range(8):
+        strategy = make_strategy("bo", seed=seed)
+        strategy.setup(RUGGED, [LOSS])
+        best = math.inf
+        for _ in range(5):
+            for config in strategy.ask(8):
+                result = ackley(config)
+                strategy.tell(config, result)
+                best = min(best, result["loss"])
+        bests.append(best)
+    assert sum(bests) / len(bests) < 2.5
+
+
 def test_a_batch_is_n_distinct_configurations_and_running_ones_are_not_repeated() -> None:
     strategy = build("bo")
     first = strategy.ask(6)
