@@ -28,6 +28,25 @@ class JobStatus(StrEnum):
         return not self.is_terminal
 
 
+class TrialStatus(StrEnum):
+    """Where a trial stands in a study's record: planned, or its job's ``TrainingJobStatus``."""
+
+    PLANNED = "Planned"
+    """Recorded, its job not created yet (or answered as a duplicate)."""
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+
+
+class Mode(StrEnum):
+    """How the tuner launches jobs: a generation at a time, or a job as soon as a slot frees."""
+
+    GENERATIONAL = "generational"
+    ASYNC = "async"
+
+
 class JobPlace(StrEnum):
     """Where a study's training jobs run, as the study records it (``jobs_run_in``)."""
 

@@ -36,6 +36,7 @@ from byohpo.results.pareto import pareto_mask, scores
 from byohpo.results.trials_table import TrialsTable, has_own_job, status_counts
 from byohpo.space import SearchSpace
 from byohpo.study.store import StudyLog, replay
+from byohpo.trial import TrialStatus
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -240,7 +241,9 @@ class StudyResult:
                 " that its metric definition's regex matches the log."
             )
         reasons = Counter(
-            r.failure_reason for r in self._trials if r.status == "Failed" and r.failure_reason
+            r.failure_reason
+            for r in self._trials
+            if r.status is TrialStatus.FAILED and r.failure_reason
         )
         if reasons:
             reason, n = reasons.most_common(1)[0]

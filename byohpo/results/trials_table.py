@@ -21,6 +21,7 @@ from byohpo.pricing import job_cost
 from byohpo.results.learning_curves import STOPPING_COLUMNS, stopping_columns
 from byohpo.space import Categorical, Continuous, Integer, SearchSpace
 from byohpo.study.store import StudyLog, TrialRecord
+from byohpo.trial import TrialStatus
 
 LEADING_COLUMNS = ("trial_id", "job_name", "generation", "parent_id", "status")
 """The first columns of the trials table, in order."""
@@ -37,7 +38,14 @@ TRAILING_COLUMNS = (
 )
 """The last columns of the trials table, in order."""
 
-STATUS_ORDER = ("Completed", "Failed", "Stopped", "Stopping", "InProgress", "Planned")
+STATUS_ORDER = (
+    TrialStatus.COMPLETED,
+    TrialStatus.FAILED,
+    TrialStatus.STOPPED,
+    TrialStatus.STOPPING,
+    TrialStatus.IN_PROGRESS,
+    TrialStatus.PLANNED,
+)
 """The order in which status counts are listed (any other status comes after)."""
 
 
@@ -76,7 +84,7 @@ def typed_column(values: Sequence[Any], kind: type | None = None) -> pd.Series[A
 def status_counts(statuses: Iterable[str]) -> dict[str, int]:
     """Number of trials per status, in :data:`STATUS_ORDER`, then any other alphabetically."""
     counts = Counter(statuses)
-    ordered = {s: counts[s] for s in STATUS_ORDER if counts[s]}
+    ordered: dict[str, int] = {str(s): counts[s] for s in STATUS_ORDER if counts[s]}
     ordered.update({s: n for s, n in sorted(counts.items()) if s not in ordered})
     return ordered
 
@@ -85,7 +93,7 @@ def has_own_job(record: TrialRecord) -> bool:
     """Whether a trial ran (or will run) a training job of its own, not answered as a duplicate."""
     if record.duplicate_of is not None:
         return False
-    return record.submitted or record.has_result or record.status != "Planned"
+    return record.submitted or record.has_result or record.status is not TrialStatus.PLANNED
 
 
 class TrialsTable:
@@ -158,7 +166,7 @@ class TrialsTable:
 
     def _objective_values(self, status: str, metrics: Mapping[str, float]) -> list[float] | None:
         # The tuner tells the strategy a job's metrics only when it completed with every objective.
-        if status != "Completed" or not self.objectives:
+        if status != TrialStatus.COMPLETED or not self.objectives:
             return None
         return objective_values(self.objectives, metrics)
 

@@ -13,6 +13,7 @@ from byohpo.strategies.bayesian import BayesianOptimization
 from byohpo.strategies.genetic import DifferentialEvolution
 from byohpo.strategies.model_features import ModelFeatures
 from byohpo.strategies.snapshots import check_header, header
+from byohpo.trial import Mode
 
 CHOICES: Mapping[str, type[Strategy]] = {
     "bo": BayesianOptimization,
@@ -43,7 +44,7 @@ def choose(features: int, objectives: int, mode: str, max_jobs: int | None) -> t
         return "bo", (
             f"{objectives} objectives: bo's random weightings (ParEGO) over one Gaussian process"
         )
-    if mode == "async":
+    if mode == Mode.ASYNC:
         return "bo", "asynchronous mode: bo accounts for the jobs still running"
     if features > MODEL_FEATURES_LIMIT:
         return "dea", (

@@ -78,6 +78,7 @@ from byohpo.strategies.snapshots import (
     set_random_state,
 )
 from byohpo.strategies.steady_state import SteadyStateForm
+from byohpo.trial import Mode
 
 _NUDGE_TRIES = 8
 _NUDGE_SCALE = 0.02
@@ -223,12 +224,12 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
         """One island: this strategy with one population of ``size``, in the same form."""
         island = type(self)(**{**self._options, "population_size": size}, seed=seed)
         island.setup(self.space, self.objectives)
-        island.set_mode("async" if self._asynchronous else "generational")
+        island.set_mode(Mode.ASYNC if self._asynchronous else Mode.GENERATIONAL)
         return island
 
     def set_mode(self, mode: str) -> None:
         """Breed one child at a time in the tuner's ``"async"`` mode, if the algorithm can."""
-        self._use_form(mode == "async" and self.breeds_asynchronously)
+        self._use_form(mode == Mode.ASYNC and self.breeds_asynchronously)
 
     def _use_form(self, asynchronous: bool) -> None:
         self._asynchronous = asynchronous

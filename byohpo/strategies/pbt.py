@@ -54,6 +54,7 @@ from byohpo.strategies.snapshots import (
     set_random_state,
 )
 from byohpo.strategies.suggestion import Suggestion, trial_id_of
+from byohpo.trial import Mode
 
 _OWNER = "PopulationBasedTraining"
 _EXPLORE_TRIES = 8
@@ -267,7 +268,7 @@ class PopulationBasedTraining(Strategy):
     def set_mode(self, mode: str) -> None:
         """Take the form of the tuner's mode, unless ``synchronous`` was given."""
         if self.synchronous is None:
-            self._use_form(mode != "async")
+            self._use_form(mode != Mode.ASYNC)
 
     def _use_form(self, synchronous: bool) -> None:
         self._synchronous = synchronous

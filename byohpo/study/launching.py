@@ -16,7 +16,7 @@ from byohpo.study.events import CheckpointCopied, Event, JobSubmitted, LaunchLim
 from byohpo.study.lineage import Lineage
 from byohpo.study.progress import Progress
 from byohpo.study.state import TrialRecord
-from byohpo.trial import LaunchRequest
+from byohpo.trial import LaunchRequest, Mode
 
 if TYPE_CHECKING:
     from byohpo.backends.base import Backend
@@ -33,7 +33,7 @@ class Launcher:
     strategy: Strategy
     backend: Backend
     budget: Budget
-    mode: str
+    mode: Mode
     clock: Clock
     progress: Progress
     instance_type: str | None
@@ -66,7 +66,7 @@ class Launcher:
     def _launch(self) -> None:
         self._launch_unlaunched()
         batches = not hasattr(self.strategy, "generation")
-        whole_generations = self.mode == "generational" and self.strategy.supports_async
+        whole_generations = self.mode is Mode.GENERATIONAL and self.strategy.supports_async
         for _ in range(10 * self.budget.max_parallel_jobs + 100):  # duplicates are free: bound them
             if self._free_slots() <= 0 or self.unlaunched or self.stop_reason is not None:
                 return
@@ -84,7 +84,7 @@ class Launcher:
             if stated:
                 self.generation = max(self.generation, *stated)
             elif batches:
-                if self._batch_closed and self.mode == "generational":
+                if self._batch_closed and self.mode is Mode.GENERATIONAL:
                     self.generation += 1
                 self._batch_closed = whole_generations
             else:
@@ -131,7 +131,7 @@ class Launcher:
 
     def _generation_of_next(self, planned: int = 0) -> int:
         """The generation of the next trial, ``planned`` trials into a batch not indexed yet."""
-        if self.mode == "async" and not hasattr(self.strategy, "generation"):
+        if self.mode is Mode.ASYNC and not hasattr(self.strategy, "generation"):
             return (self._jobs + self._duplicates + planned) // self.budget.max_parallel_jobs
         return self.generation
 

@@ -37,7 +37,7 @@ from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.promotion import Promoter
 from byohpo.study.state import StudyLog, TrialRecord, apply
 from byohpo.study.store import Store
-from byohpo.trial import JobState, JobStatus
+from byohpo.trial import JobState, JobStatus, Mode
 
 if TYPE_CHECKING:
     from byohpo.backends.base import Backend
@@ -64,7 +64,7 @@ class StudyLoop(Launcher, Promoter):
         backend: Backend,
         store: Store,
         budget: Budget,
-        mode: str,
+        mode: Mode | str,
         clock: Clock,
         progress: Progress,
         instance_type: str | None,
@@ -82,7 +82,7 @@ class StudyLoop(Launcher, Promoter):
         self.backend = backend
         self.store = store
         self.budget = budget
-        self.mode = mode
+        self.mode = Mode(mode)
         self.clock = clock
         self.progress = progress
         self.instance_type = instance_type
@@ -362,7 +362,7 @@ class StudyLoop(Launcher, Promoter):
     # -- failure policy ------------------------------------------------------------------
     def _check_failures(self) -> None:
         """Stop when most of the current generation (async: the last slots' worth) failed alike."""
-        if self.mode == "async":
+        if self.mode is Mode.ASYNC:
             ids = self.tally.recent[-self.budget.max_parallel_jobs :]
         else:
             ids = self._members.get(self.generation, [])

@@ -32,7 +32,7 @@ from byohpo.study.events import ResultRecorded, StatusSeen, TrialAdopted, Tuning
 from byohpo.study.loop import Budget
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.store import Store, StudyLog, TrialRecord
-from byohpo.trial import JobState, JobStatus
+from byohpo.trial import JobState, JobStatus, TrialStatus
 
 if TYPE_CHECKING:
     from byohpo.study.tuner import Tuner
@@ -303,7 +303,7 @@ class SageMakerTuningRun:
                 continue
             self._note_start(tid, summary.get("TrainingStartTime"))
             if record.status != status.value:
-                record.status = status.value
+                record.status = TrialStatus(status.value)
                 self.store.record(StatusSeen(tid, status.value, None, None, time=self.clock.now()))
 
     def _note_start(self, tid: int, start: Any) -> None:
@@ -323,7 +323,7 @@ class SageMakerTuningRun:
             instance_type=self.instance_type,
             instance_count=self.instance_count,
             submitted=True,
-            status=JobStatus.IN_PROGRESS.value,
+            status=TrialStatus.IN_PROGRESS,
         )
         self.store.record(
             TrialAdopted(
@@ -361,7 +361,7 @@ class SageMakerTuningRun:
             )
         )
         record.has_result = True
-        record.status = state.status.value
+        record.status = TrialStatus(state.status.value)
         record.metrics = metrics
         record.failure_reason = reason
         record.billable_seconds = state.billable_seconds

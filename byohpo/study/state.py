@@ -31,6 +31,7 @@ from byohpo.study.events import (
     decode,
     encode,
 )
+from byohpo.trial import TrialStatus
 
 
 @dataclass
@@ -46,7 +47,7 @@ class TrialRecord:
     duplicate_of: int | None = None
     retry_of: int | None = None
     submitted: bool = False
-    status: str = "Planned"
+    status: TrialStatus = TrialStatus.PLANNED
     secondary_status: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     failure_reason: str | None = None
@@ -210,7 +211,7 @@ def apply(state: StudyLog, event: Event) -> None:
         record = TrialRecord.planned(event.trial)
         record.extra["created_by"] = event.created_by
         record.submitted = True
-        record.status = "InProgress"
+        record.status = TrialStatus.IN_PROGRESS
         state.trials[record.trial_id] = record
     elif isinstance(event, TrialsTold):
         for tid in event.trial_ids:
@@ -238,20 +239,20 @@ def _apply_to_trial(state: StudyLog, event: Event) -> None:
     if record is None:
         return
     if isinstance(event, StatusSeen):
-        record.status = event.status
+        record.status = TrialStatus(event.status)
         record.secondary_status = event.secondary_status
         record.start_time = event.start_time or record.start_time
     elif isinstance(event, JobSubmitted):
         record.submitted = True
         if event.job_name is not None:
             record.job_name = event.job_name
-        if record.status == "Planned":
-            record.status = "InProgress"
+        if record.status is TrialStatus.PLANNED:
+            record.status = TrialStatus.IN_PROGRESS
     elif isinstance(event, ResultRecorded):  # a job's result, or a duplicate's answer
         if not record.has_result:
             state.result_order.append(record.trial_id)
         record.has_result = True
-        record.status = event.status
+        record.status = TrialStatus(event.status)
         record.metrics = dict(event.metrics)
         record.failure_reason = event.failure_reason
         record.start_time = event.start_time or record.start_time

@@ -26,6 +26,7 @@ from byohpo.study.loop import Budget, StudyLoop
 from byohpo.study.ownership import StudyClaim, claim
 from byohpo.study.progress import Progress
 from byohpo.study.store import EventLog, Store, StudyLog
+from byohpo.trial import Mode
 
 if TYPE_CHECKING:
     from byohpo.clock import Clock
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from byohpo.study.events import WarmStarted
     from byohpo.study.sagemaker_tuning import SageMakerTuningRun
 
-MODES = ("generational", "async")
+MODES = tuple(m.value for m in Mode)
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 STUDY_FORMAT = FORMAT_VERSION
 DEFAULT_STUDIES_DIR = "byohpo-studies"
@@ -141,6 +142,7 @@ class Tuner:
             )
         if mode not in MODES:
             raise UserError(f"mode must be one of {MODES}", repr(mode), "Pick one of them.")
+        mode = Mode(mode)
         self.mode = mode
         self.max_runtime = _check_seconds("max_runtime", max_runtime)
         self.max_cost = _check_seconds("max_cost", max_cost)
@@ -183,7 +185,7 @@ class Tuner:
                 self.max_parallel_jobs,
                 list(self.job.metric_definitions),
             )
-        if mode == "async" and not self.strategy.supports_async:
+        if mode is Mode.ASYNC and not self.strategy.supports_async:
             raise UserError(
                 "mode='async' needs a strategy that can propose while jobs run; "
                 f"{self.strategy.name!r} "

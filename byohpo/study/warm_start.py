@@ -30,6 +30,7 @@ from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace, 
 from byohpo.strategies.base import PriorTrial
 from byohpo.study.events import WarmStarted
 from byohpo.study.store import Store, StudyLog
+from byohpo.trial import TrialStatus
 
 if TYPE_CHECKING:
     from byohpo.backends.base import Backend
@@ -182,7 +183,7 @@ def _study(source: WarmStartSource) -> _Found | None:
     trials: list[tuple[Mapping[str, Any], Mapping[str, float]]] = [
         (t.config, t.metrics)
         for _, t in sorted(log.trials.items())
-        if t.has_result and t.status == "Completed" and t.duplicate_of is None
+        if t.has_result and t.status is TrialStatus.COMPLETED and t.duplicate_of is None
     ]
     return _Found(WarmStartSource(source.name, SourceKind.STUDY), names, trials)
 
