@@ -63,6 +63,12 @@ _SDK_RANGES = frozenset({"ContinuousParameter", "IntegerParameter", "Categorical
 read by their attributes."""
 
 
+def configuration_key(hyperparameters: Mapping[str, str]) -> str:
+    """A configuration's identity: its hyperparameters as SageMaker receives them, as one
+    string. Two configurations are the same trial exactly when their keys are equal."""
+    return json.dumps(dict(hyperparameters), sort_keys=True)
+
+
 class SearchSpace(Mapping[str, Parameter]):
     """Named hyperparameters: what a strategy may choose, and how.
 

@@ -26,7 +26,6 @@ parents. Strategies that return and take plain dicts are unaffected.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from typing import Any, ClassVar
 
 from byohpo.errors import StrategyError
 from byohpo.objectives import Objective, objective_values
-from byohpo.space import Config, SearchSpace
+from byohpo.space import Config, SearchSpace, configuration_key
 
 SNAPSHOT_FORMAT = 1
 """Version of the JSON written by :meth:`Strategy.snapshot`; bumped on incompatible change."""
@@ -222,7 +221,7 @@ class Strategy(ABC):
                 f"a configuration without {missing}",
                 "Pass the dict from ask() unchanged.",
             )
-        return json.dumps(self.space.hyperparameters(config), sort_keys=True)
+        return configuration_key(self.space.hyperparameters(config))
 
     def _scores(self, metrics: Mapping[str, float] | None) -> list[float] | None:
         """The objectives on a bigger-is-better scale, or None for a failed trial.

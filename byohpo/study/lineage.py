@@ -8,12 +8,11 @@ trial starts from the checkpoint of the trial whose job really ran for its paren
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping
 
 from byohpo.errors import StrategyError
-from byohpo.space import Config
+from byohpo.space import Config, configuration_key
 from byohpo.strategies.suggestion import parent_of
 from byohpo.study.state import TrialRecord
 from byohpo.trial import JobStatus
@@ -60,7 +59,7 @@ class Lineage:
 
     def job_key(self, hyperparameters: Mapping[str, str], parent: int | None) -> str:
         """Two trials run the same job when their hyperparameters and starting checkpoint agree."""
-        key = json.dumps(hyperparameters, sort_keys=True)
+        key = configuration_key(hyperparameters)
         if parent is None:
             return key
         return f"{key} <- {self.checkpoint_source(parent).trial_id}"
