@@ -15,7 +15,8 @@
     ├── BackendError                         SageMaker (or the fake) did not do what was asked;
     │   │                                    carries operation, job_name and AWS error code
     │   ├── CapacityError                    no instance capacity or quota left
-    │   └── JobConflictError                 a job of the trial's name belongs to another study
+    │   ├── JobConflictError                 a job of the trial's name belongs to another study
+    │   └── NoStudyOpenError (also RuntimeError)  a backend used before a study opened it
     ├── StudyStopped                         the study was stopped on purpose (failure policy)
     ├── NoCompletedTrialError (also LookupError)  no trial completed, so no best one
     └── StoreError                           the study's event log cannot be read or written
@@ -131,6 +132,13 @@ class CapacityError(BackendError):
 
 class JobConflictError(BackendError):
     """A job of the trial's name exists but belongs to another study or trial."""
+
+
+class NoStudyOpenError(BackendError, RuntimeError):
+    """A backend was asked about a study's jobs before a study opened it (``open``)."""
+
+    def __init__(self) -> None:
+        super().__init__("No study is open: call open(study_name, job) first.")
 
 
 class StudyStopped(ByohpoError):

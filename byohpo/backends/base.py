@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from byohpo.clock import Clock, WallClock
-from byohpo.errors import BackendError
+from byohpo.errors import BackendError, NoStudyOpenError
 from byohpo.trial import CheckpointCopy, JobPlace, JobState, LaunchRequest
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class Backend(ABC):
     def study_name(self) -> str:
         """The study :meth:`open` was called with."""
         if self._study is None:
-            raise RuntimeError("No study is open: call open(study_name, job) first.")
+            raise NoStudyOpenError()
         return self._study
 
     @abstractmethod

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from byohpo.backends.rates import RequestPacer
 from byohpo.clock import Clock, WallClock
-from byohpo.errors import BackendError
+from byohpo.errors import BackendError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,10 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.base_delay < 0 or self.max_delay < 0:
-            raise ValueError(
-                f"RetryPolicy needs max_attempts >= 1 and delays >= 0, but got {self!r}."
+            raise UserError(
+                "RetryPolicy needs max_attempts >= 1 and delays >= 0",
+                repr(self),
+                "Give at least one attempt and delays of 0 seconds or more.",
             )
 
     def delay(self, retry: int, rng: random.Random) -> float:

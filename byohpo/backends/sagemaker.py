@@ -64,6 +64,7 @@ from byohpo.errors import (
     CapacityError,
     JobConflictError,
     JobDefinitionError,
+    NoStudyOpenError,
     UserError,
 )
 from byohpo.images import training_image
@@ -348,12 +349,12 @@ class SageMakerBackend(Backend):
 
     def _clients(self) -> tuple[SageMakerClient, S3Client, CloudWatchLogsClient]:
         if self._sm is None or self._s3 is None or self._logs is None:
-            raise RuntimeError("No study is open: call open(study_name, job) first.")
+            raise NoStudyOpenError()
         return self._sm, self._s3, self._logs
 
     def _template(self) -> TrainingJob:
         if self._job is None:
-            raise RuntimeError("No study is open: call open(study_name, job) first.")
+            raise NoStudyOpenError()
         return self._job
 
     # -- launching ----------------------------------------------------------------------------
@@ -422,10 +423,16 @@ class SageMakerBackend(Backend):
     def _translate(self, exc: ClientError, operation: str, subject: str) -> Exception:
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", str(exc))
+        fields = {
+            "operation": operation,
+            "job_name": subject if operation.endswith("TrainingJob") else None,
+            "code": code,
+        }
         if code == "ResourceLimitExceeded":
             return CapacityError(
                 f"{operation} {subject}: {message} (no capacity or quota left for another job; "
-                "run fewer jobs at once, or ask for a higher quota in Service Quotas)"
+                "run fewer jobs at once, or ask for a higher quota in Service Quotas)",
+                **fields,
             )
         if code == "ValidationException" and operation.startswith("Create"):
             return JobDefinitionError(
@@ -434,9 +441,10 @@ class SageMakerBackend(Backend):
         if code in ("AccessDenied", "AccessDeniedException"):
             return BackendError(
                 f"{operation} {subject} was denied: {message}. The credentials in use need "
-                "permission for it (and iam:PassRole on the job's role)."
+                "permission for it (and iam:PassRole on the job's role).",
+                **fields,
             )
-        return BackendError(f"{operation} {subject} failed: {code}: {message}")
+        return BackendError(f"{operation} {subject} failed: {code}: {message}", **fields)
 
     # -- watching -----------------------------------------------------------------------------
     def poll(self, job_names: Collection[str]) -> list[JobState]:

@@ -13,7 +13,7 @@ from byohpo.backends.rates import SAGEMAKER_RATES, UNPACED, Rate, RequestPacer, 
 from byohpo.backends.request import merged_hyperparameters, trial_id_from_name
 from byohpo.backends.retry import RetryingCaller, RetryPolicy
 from byohpo.clock import VIRTUAL_EPOCH, VirtualClock
-from byohpo.errors import BackendError, UserError
+from byohpo.errors import BackendError, NoStudyOpenError, UserError
 from byohpo.pricing import price_per_hour
 from byohpo.simulator.account import LIST_PAGE_SIZE, SimulatedAccount
 from byohpo.simulator.curves import CurveFn, CurveProblem, EpochsFn
@@ -263,7 +263,7 @@ class Simulator(Backend):
 
     def _template(self) -> TrainingJob:
         if self._job is None:
-            raise RuntimeError("No study is open: call open(study_name, job) first.")
+            raise NoStudyOpenError()
         return self._job
 
     def submit(self, request: LaunchRequest) -> str:

@@ -236,7 +236,11 @@ class Archipelago:
         self._cursor = int(state["cursor"])
         self._since_migration = [int(c) for c in state["since_migration"]]
         if len(self._since_migration) != self.settings.islands:
-            raise ValueError("one migration counter per island")
+            raise StrategyError(
+                "a snapshot of islands has one migration counter per island",
+                f"{len(self._since_migration)} counters for {self.settings.islands} islands",
+                "Restore the snapshot into a strategy with the same islands option.",
+            )
         self.migrations = int(state["migrations"])
         set_random_state(self._rng, state["random_state"])
 

@@ -111,8 +111,12 @@ def test_no_capacity_is_a_capacity_error_and_launches_nothing(tmp_path: Path) ->
     job = script_job(write_script(tmp_path / "code"))
     with FakeSageMaker(faults=Faults(capacity_error_rate=1.0)) as fake:
         fake.open("no-capacity", job)
-        with pytest.raises(CapacityError, match="service limit"):
+        with pytest.raises(CapacityError, match="service limit") as refused:
             fake.submit(LaunchRequest(1, {}))
+        assert (refused.value.operation, refused.value.code) == (
+            "CreateTrainingJob",
+            "ResourceLimitExceeded",
+        )
         assert fake.aws.jobs() == []
         assert fake.api_calls["CreateTrainingJob"] == 1  # not retried: the tuner decides
 

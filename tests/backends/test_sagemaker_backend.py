@@ -70,8 +70,12 @@ def test_stopping_a_job_that_already_ended_is_no_error(fake: FakeSageMaker) -> N
 
 
 def test_an_unknown_job_is_a_backend_error(fake: FakeSageMaker) -> None:
-    with pytest.raises(BackendError, match="DescribeTrainingJob paging-t00099"):
+    with pytest.raises(BackendError, match="DescribeTrainingJob paging-t00099") as refused:
         fake.poll([fake.job_name(99)])
+    # what a caller can act on without parsing the message
+    assert refused.value.operation == "DescribeTrainingJob"
+    assert refused.value.job_name == fake.job_name(99)
+    assert refused.value.code == "ValidationException"
 
 
 def test_curves_of_a_job_that_has_not_logged_yet_are_empty(fake: FakeSageMaker) -> None:
