@@ -43,8 +43,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Tests run in parallel, one worker per core (pytest-xdist): each test is independent, with
+# its own fake AWS, studies directory and, for dry runs, its own background service.
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # Converting a notebook's SageMaker SDK Estimator, in an environment of its own: the SDK is a
 # large optional extra (v2: about 375 MB; v3: about 1.1 GB).

@@ -21,9 +21,12 @@ if TYPE_CHECKING:
 
 
 def _log_lines(logs: CloudWatchLogsClient, job_name: str) -> list[str]:
-    streams = logs.describe_log_streams(
-        logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{job_name}/"
-    )["logStreams"]
+    try:
+        streams = logs.describe_log_streams(
+            logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{job_name}/"
+        )["logStreams"]
+    except logs.exceptions.ResourceNotFoundException:
+        return []  # the log group comes with the account's first job log, as on AWS
     return [
         str(event["message"]).strip()
         for stream in streams
