@@ -10,6 +10,7 @@
     │   ├── JobDefinitionError               a TrainingJob SageMaker would reject
     │   ├── StudyFileError                   a study file that cannot be read
     │   ├── StudyBusyError                   another live process runs the study
+    │   ├── BackendCapabilityError           the study needs what its backend cannot do
     │   └── DamagedStudyError                resume refused: the log lost lines
     ├── MissingExtraError (also ImportError) an optional dependency is not installed
     ├── BackendError                         SageMaker (or the fake) did not do what was asked;
@@ -151,6 +152,10 @@ class NoCompletedTrialError(ByohpoError, LookupError):
 
 class StudyBusyError(UserError):
     """The study is being run by another live process."""
+
+
+class BackendCapabilityError(UserError):
+    """The study needs something its backend cannot do (read curves, copy checkpoints)."""
 
 
 class DamagedStudyError(UserError):

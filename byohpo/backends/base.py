@@ -1,7 +1,21 @@
 """The backend seam: how the tuner runs trials, whatever runs them.
 
 Every backend (SageMaker over boto3, the fake, the simulator) offers the same
-small interface. The contract suite in ``tests/backends`` checks each one.
+small core, :class:`Backend`: ``open``, ``submit``, ``poll``, ``stop``,
+``list_study_jobs`` and ``close``. What only some backends can do is an optional
+capability, a small protocol a backend offers by having its method:
+
+- :class:`ReadsCurves` (``read_curves``): learning curves, for early stopping;
+- :class:`ReadsLogs` (``last_log_lines``): a job's last log lines, shown when its
+  metric regex matched nothing;
+- :class:`CopiesCheckpoints` (``copy_checkpoint``): a job started from another's
+  checkpoint, for population based training and ASHA's promotion form;
+- :class:`WaitsForChange` (``wait_for_change``): a wait that ends early when a job
+  ended (status by events).
+
+A study checks the capabilities it needs before any job (:func:`require`), and
+says which one its backend lacks. The contract suite in ``tests/backends``
+checks each backend.
 """
 
 from __future__ import annotations
@@ -12,10 +26,10 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from byohpo.clock import Clock, WallClock
-from byohpo.errors import BackendError, NoStudyOpenError
+from byohpo.errors import BackendCapabilityError, NoStudyOpenError
 from byohpo.trial import CheckpointCopy, JobPlace, JobState, LaunchRequest
 
 if TYPE_CHECKING:
@@ -126,33 +140,6 @@ class Backend(ABC):
     def list_study_jobs(self) -> list[JobState]:
         """Every job of the open study that the service knows of (to reconcile on resume)."""
 
-    def read_curves(self, job_name: str) -> Mapping[str, list[tuple[float, float]]]:
-        """Intermediate metric values seen so far, as ``(seconds since start, value)`` per metric.
-
-        Read incrementally: each call fetches only what was logged since the last.
-        Backends without curves return an empty mapping.
-        """
-        return {}
-
-    def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
-        """Copy the last checkpoint of ``source_job`` to where ``target_job`` will start from it.
-
-        The source job must have completed (its checkpoint is final) and saved
-        a checkpoint; the copy is verified complete before this returns, and
-        copying again is harmless (the target job must not exist yet). Pass the
-        returned ``target_uri`` as the target's ``LaunchRequest.checkpoint_s3_uri``.
-        Backends that cannot warm-start jobs refuse.
-        """
-        raise BackendError(
-            f"{type(self).__name__} cannot start a job from another job's checkpoint "
-            f"({source_job} -> {target_job}); use a backend that can, such as SageMakerBackend"
-        )
-
-    def wait_for_change(self, seconds: float) -> None:
-        """Wait before the next poll: ``seconds`` on :attr:`clock`, or less when the backend
-        hears sooner that a job ended (status by events)."""
-        self.clock.sleep(seconds)
-
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and background work. Jobs keep running."""
 
@@ -166,3 +153,82 @@ class Backend(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@runtime_checkable
+class ReadsCurves(Protocol):
+    """A backend that reads running jobs' learning curves (early stopping needs it)."""
+
+    def read_curves(self, job_name: str) -> Mapping[str, list[tuple[float, float]]]:
+        """Intermediate metric values seen so far, as ``(seconds since start, value)`` per
+        metric; each call fetches only what was logged since the last."""
+        ...
+
+
+@runtime_checkable
+class ReadsLogs(Protocol):
+    """A backend that shows a job's last log lines (beside a metric regex that matched none)."""
+
+    def last_log_lines(self, job_name: str, count: int = 10) -> list[str]:
+        """The last ``count`` lines the job logged; empty when there are none to read."""
+        ...
+
+
+@runtime_checkable
+class CopiesCheckpoints(Protocol):
+    """A backend that starts a job from another job's checkpoint (PBT, ASHA's promotions)."""
+
+    def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
+        """Copy the last checkpoint of the ended ``source_job`` to where ``target_job`` will
+        start from it, verified complete; copying again is harmless (the target job must not
+        exist yet). Pass the returned ``target_uri`` as the target's
+        ``LaunchRequest.checkpoint_s3_uri``."""
+        ...
+
+
+@runtime_checkable
+class WaitsForChange(Protocol):
+    """A backend whose wait before the next poll ends early when a job ended (events)."""
+
+    def wait_for_change(self, seconds: float) -> None:
+        """Wait ``seconds`` on the backend's clock, or less when a job of the study ended."""
+        ...
+
+
+Capability = type[ReadsCurves] | type[ReadsLogs] | type[CopiesCheckpoints] | type[WaitsForChange]
+"""One of the optional capabilities a backend may offer."""
+
+_METHOD = {
+    ReadsCurves: "read_curves",
+    ReadsLogs: "last_log_lines",
+    CopiesCheckpoints: "copy_checkpoint",
+    WaitsForChange: "wait_for_change",
+}
+
+
+def offers(backend: object, capability: Capability) -> bool:
+    """Whether ``backend`` offers ``capability`` (has its method)."""
+    return isinstance(backend, capability)
+
+
+def capability_error(
+    backend: object, capability: Capability, needed_for: str, fix: str
+) -> BackendCapabilityError:
+    """The error for a study that needs a capability its backend lacks.
+
+    ``needed_for`` says what in the study needs it and why (``"early stopping reads running
+    jobs' learning curves"``), ``fix`` how to do without it.
+    """
+    return BackendCapabilityError(
+        f"{needed_for}, so it needs a backend that offers {capability.__name__} "
+        f"(a {_METHOD[capability]} method)",
+        f"{type(backend).__name__}, which does not",
+        f"{fix}, or use a backend that can, such as SageMakerBackend, FakeSageMaker or Simulator.",
+    )
+
+
+def require(backend: object, capability: Capability, needed_for: str, fix: str) -> None:
+    """Refuse, before any job, a study that needs a capability its backend lacks
+    (:func:`capability_error` says which)."""
+    if not offers(backend, capability):
+        raise capability_error(backend, capability, needed_for, fix)

@@ -17,12 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from byohpo.backends.aws_errors import translate
 from byohpo.backends.retry import error_code
 from byohpo.errors import BackendError, JobDefinitionError
 from byohpo.job_checks import bucket_of
+from byohpo.trial import CheckpointCopy, JobStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+
+    from byohpo.job import TrainingJob
 
 Caller = Callable[..., Any]
 """``call(operation, method, **kwargs)``: a retrying caller that counts requests."""
@@ -127,3 +132,43 @@ def copy_checkpoint(
             "the job that should start from it was not launched"
         )
     return tuple(sorted(source))
+
+
+def copy_job_checkpoint(
+    call: Caller,
+    sm: SageMakerClient,
+    s3: S3Client,
+    job: TrainingJob,
+    source_job: str,
+    target_job: str,
+) -> CheckpointCopy:
+    """Copy the ended ``source_job``'s checkpoint to ``<checkpoint_s3_uri>/<target_job>``.
+
+    One DescribeTrainingJob (the source must be ``Completed``, or ``Stopped``: a job
+    ASHA's promotion form paused; its ``CheckpointConfig.S3Uri`` is where it saved), then
+    a server-side S3 copy verified complete (:func:`copy_checkpoint`).
+    """
+    if job.checkpoint_s3_uri is None:
+        raise JobDefinitionError(
+            "a job that starts from another job's checkpoint needs checkpoint_s3_uri",
+            "TrainingJob(checkpoint_s3_uri=None)",
+            "Set checkpoint_s3_uri, e.g. 's3://bucket/byohpo/checkpoints'.",
+        )
+    try:
+        described = call(
+            "DescribeTrainingJob", sm.describe_training_job, TrainingJobName=source_job
+        )
+    except ClientError as exc:
+        raise translate(exc, "DescribeTrainingJob", source_job) from exc
+    status = described.get("TrainingJobStatus")
+    source_uri = (described.get("CheckpointConfig") or {}).get("S3Uri")
+    ended = (JobStatus.COMPLETED.value, JobStatus.STOPPED.value)  # Stopped: a paused job
+    if status not in ended or not source_uri:
+        raise BackendError(
+            f"{target_job} cannot start from {source_job}'s checkpoint: that job is "
+            f"{status} with checkpoint location {source_uri}; only a Completed or Stopped "
+            "job with a checkpoint location has a final checkpoint"
+        )
+    target_uri = f"{job.checkpoint_s3_uri.rstrip('/')}/{target_job}"
+    keys = copy_checkpoint(call, s3, source_uri, target_uri, kms_key_id=job.kms_key_id)
+    return CheckpointCopy(source_job, source_uri, target_uri, keys)

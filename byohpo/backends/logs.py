@@ -138,3 +138,30 @@ class CurveReader:
         for line in message.splitlines() or [message]:
             for name, value in self.parser.parse(line):
                 self.curves.setdefault(name, []).append((seconds, value))
+
+
+def last_log_lines(
+    call: RetryingCaller, client: CloudWatchLogsClient, job_name: str, count: int = 10
+) -> list[str]:
+    """The last ``count`` lines the job's first instance logged (to show beside a metric regex
+    that matched nothing); empty when there are none, or they cannot be read."""
+    try:
+        streams = call(
+            "DescribeLogStreams",
+            client.describe_log_streams,
+            logGroupName=LOG_GROUP,
+            logStreamNamePrefix=f"{job_name}/",
+        )["logStreams"]
+        if not streams:
+            return []
+        events = call(
+            "GetLogEvents",
+            client.get_log_events,
+            logGroupName=LOG_GROUP,
+            logStreamName=sorted(s["logStreamName"] for s in streams)[0],
+            limit=count,
+            startFromHead=False,
+        )["events"]
+    except ClientError:
+        return []
+    return [str(e["message"]).rstrip("\n") for e in events][-count:]

@@ -17,13 +17,15 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from botocore.exceptions import ClientError
 
+from byohpo.backends.aws_errors import translate
 from byohpo.backends.base import Backend, study_prefix
-from byohpo.backends.checkpoints import copy_checkpoint
+from byohpo.backends.checkpoints import copy_job_checkpoint
+from byohpo.backends.job_creation import JobCreation
 from byohpo.backends.job_events import (
     DEFAULT_SAFETY_NET_SECONDS,
     MAX_WAIT_SECONDS,
@@ -35,7 +37,9 @@ from byohpo.backends.job_events import (
     check_wait_seconds,
 )
 from byohpo.backends.listing import all_jobs, running_jobs
-from byohpo.backends.logs import LOG_GROUP, CurveReader, MetricParser
+from byohpo.backends.log_reading import LogReading
+from byohpo.backends.logs import CurveReader
+from byohpo.backends.preparation import check_input_data, default_output_path, upload_code
 from byohpo.backends.rates import (
     SAGEMAKER_RATES,
     UNPACED,
@@ -45,32 +49,22 @@ from byohpo.backends.rates import (
     shared_pacer,
 )
 from byohpo.backends.request import (
-    STUDY_TAG,
-    TRIAL_TAG,
     StudyCode,
-    create_training_job_request,
     merged_hyperparameters,
     script_mode_hyperparameters,
     state_from_description,
     state_from_summary,
-    tag_value,
     trial_id_from_name,
 )
 from byohpo.backends.retry import RetryingCaller, RetryPolicy, client_config, error_code
-from byohpo.backends.source import content_digest, pack_source
 from byohpo.clock import Clock, WallClock
 from byohpo.errors import (
-    BackendError,
-    CapacityError,
-    JobConflictError,
-    JobDefinitionError,
     NoStudyOpenError,
     UserError,
 )
 from byohpo.images import training_image
 from byohpo.job import TrainingJob
-from byohpo.job_checks import bucket_of
-from byohpo.trial import CheckpointCopy, JobState, JobStatus, LaunchRequest
+from byohpo.trial import CheckpointCopy, JobState, JobStatus
 
 if TYPE_CHECKING:
     import boto3
@@ -80,10 +74,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STUDY_ID_TAG = "byohpo:study-id"
-"""The tag holding the unique id of the study a job belongs to."""
-
-
 ImageLookup = Callable[[TrainingJob, str], str]
 """``(job, region) -> image URI``: how a job given by ``framework`` finds its training image."""
 
@@ -92,7 +82,7 @@ if TYPE_CHECKING:
     """A boto3 session, or a function that gives one when a study opens."""
 
 
-class SageMakerBackend(Backend):
+class SageMakerBackend(JobCreation, LogReading, Backend):
     """Runs each trial as a SageMaker training job.
 
     ``session`` is the boto3 session to use, or a function giving one when a
@@ -165,7 +155,6 @@ class SageMakerBackend(Backend):
         """How many polls needed how many ListTrainingJobs pages (pages -> polls)."""
         self._check_inputs = check_inputs
         self._call = RetryingCaller(policy=retry or RetryPolicy(), clock=self.clock)
-        self._study: str | None = None
         self.events_queue = None if events_queue is None else check_queue_url(events_queue)
         self.events_wait_seconds = check_wait_seconds(events_wait_seconds)
         self.safety_net_seconds = check_safety_net(safety_net_seconds)
@@ -245,13 +234,14 @@ class SageMakerBackend(Backend):
         self._sm = session.client("sagemaker", region_name=region, config=config)
         self._s3 = session.client("s3", region_name=region, config=config)
         self._logs = session.client("logs", region_name=region, config=config)
-        output = job.output_path or self._default_output_path(session, region)
+        s3 = self._clients()[1]
+        output = job.output_path or default_output_path(self._call, session, s3, region)
         self._output = f"{output}/{self._prefix}"
         self._image = self._image_lookup(job, region)
         if self._check_inputs:
-            self._check_input_data(job)
+            check_input_data(self._call, s3, job)
         if job.entry_point is not None:
-            code = StudyCode(job.entry_point, self._upload_code(job))
+            code = StudyCode(job.entry_point, upload_code(self._call, s3, job, self._output))
             self._script_mode = script_mode_hyperparameters(code, region, job.container_log_level)
         merged_hyperparameters(job, {}, self._script_mode, self.job_name(0))
         if self.events_queue is not None:  # -- status by events (job_events.py) --
@@ -271,82 +261,6 @@ class SageMakerBackend(Backend):
             return shared_pacer(region, self.rates)
         return RequestPacer(self.rates, self.clock)
 
-    def _default_output_path(self, session: boto3.Session, region: str) -> str:
-        """``s3://sagemaker-<region>-<account>/byohpo``, the SDK's default bucket."""
-        sts = session.client("sts", region_name=region, config=client_config())
-        try:
-            identity = self._call("GetCallerIdentity", sts.get_caller_identity)
-        finally:
-            sts.close()
-        bucket = f"sagemaker-{region}-{identity['Account']}"
-        self._ensure_bucket(bucket, region)
-        return f"s3://{bucket}/byohpo"
-
-    def _ensure_bucket(self, bucket: str, region: str) -> None:
-        s3 = self._clients()[1]
-        try:
-            self._call("HeadBucket", s3.head_bucket, Bucket=bucket)
-            return
-        except ClientError as exc:
-            if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-                raise self._translate(exc, "HeadBucket", bucket) from exc
-        kwargs: dict[str, Any] = {"Bucket": bucket}
-        if region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        try:
-            self._call("CreateBucket", s3.create_bucket, **kwargs)
-        except ClientError as exc:
-            if error_code(exc) not in ("BucketAlreadyOwnedByYou",):
-                raise self._translate(exc, "CreateBucket", bucket) from exc
-
-    def _check_input_data(self, job: TrainingJob) -> None:
-        s3 = self._clients()[1]
-        for channel, uri in job.inputs.items():
-            bucket = bucket_of(uri)
-            prefix = uri[len(f"s3://{bucket}/") :]
-            try:
-                page = self._call(
-                    "ListObjectsV2", s3.list_objects_v2, Bucket=bucket, Prefix=prefix, MaxKeys=1
-                )
-            except ClientError as exc:
-                raise JobDefinitionError(
-                    f"input channel {channel!r} must be readable S3 data",
-                    f"{uri} ({error_code(exc)})",
-                    "Check the bucket name and that your AWS credentials can read it.",
-                ) from exc
-            if not page.get("KeyCount"):
-                raise JobDefinitionError(
-                    f"input channel {channel!r} must hold data: SageMaker fails a job whose "
-                    "channel is empty",
-                    f"no object under {uri}",
-                    "Upload the data first, or fix the URI.",
-                )
-
-    def _upload_code(self, job: TrainingJob) -> str:
-        """The S3 URI of the study's ``sourcedir.tar.gz``, uploaded if not there yet."""
-        if job.source_dir is not None and job.source_dir.startswith("s3://"):
-            return job.source_dir
-        archive = pack_source(job.source_dir or job.entry_point or "")
-        uri = f"{self._output}/source/{content_digest(archive)}/sourcedir.tar.gz"
-        bucket = bucket_of(uri)
-        key = uri[len(f"s3://{bucket}/") :]
-        s3 = self._clients()[1]
-        try:
-            self._call("HeadObject", s3.head_object, Bucket=bucket, Key=key)
-            return uri  # same content already uploaded (a resumed study)
-        except ClientError as exc:
-            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
-                raise self._translate(exc, "HeadObject", uri) from exc
-        extra: dict[str, Any] = {}
-        if job.kms_key_id:
-            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": job.kms_key_id}
-        try:
-            self._call("PutObject", s3.put_object, Bucket=bucket, Key=key, Body=archive, **extra)
-        except ClientError as exc:
-            raise self._translate(exc, "PutObject", uri) from exc
-        log.info("uploaded the study's code to %s", uri)
-        return uri
-
     def _clients(self) -> tuple[SageMakerClient, S3Client, CloudWatchLogsClient]:
         if self._sm is None or self._s3 is None or self._logs is None:
             raise NoStudyOpenError()
@@ -356,95 +270,6 @@ class SageMakerBackend(Backend):
         if self._job is None:
             raise NoStudyOpenError()
         return self._job
-
-    # -- launching ----------------------------------------------------------------------------
-    def submit(self, request: LaunchRequest) -> str:
-        job, name = self._template(), self.job_name(request.trial_id)
-        if name in self._created:
-            return name
-        checkpoint = request.checkpoint_s3_uri
-        if checkpoint is None and job.checkpoint_s3_uri is not None:
-            checkpoint = f"{job.checkpoint_s3_uri}/{name}"
-        tags = {STUDY_TAG: tag_value(self.study_name), TRIAL_TAG: str(request.trial_id)}
-        if self.study_id is not None:
-            tags[STUDY_ID_TAG] = self.study_id
-        tags.update(job.tags)
-        params = create_training_job_request(
-            job,
-            job_name=name,
-            image=self._image,
-            output_path=self._output,
-            hyperparameters=merged_hyperparameters(
-                job, request.hyperparameters, self._script_mode, name
-            ),
-            tags=tags,
-            checkpoint_s3_uri=checkpoint,
-        )
-        sm = self._clients()[0]
-        try:
-            self._call("CreateTrainingJob", sm.create_training_job, **params)
-        except ClientError as exc:
-            if error_code(exc) != "ResourceInUse":
-                raise self._translate(exc, "CreateTrainingJob", name) from exc
-            self._check_adoptable(name, params, tags)
-            log.info("job %s already exists (an earlier submit of this trial): adopting it", name)
-        self._created[name] = datetime.now(UTC)
-        return name
-
-    def _check_adoptable(
-        self, name: str, params: Mapping[str, Any], tags: Mapping[str, str]
-    ) -> None:
-        """Adopt an existing job only if it is this trial's: same study, same hyperparameters."""
-        sm = self._clients()[0]
-        try:
-            found = self._call(
-                "DescribeTrainingJob", sm.describe_training_job, TrainingJobName=name
-            )
-            listed = self._call("ListTags", sm.list_tags, ResourceArn=found["TrainingJobArn"])
-        except ClientError as exc:
-            raise self._translate(exc, "DescribeTrainingJob", name) from exc
-        theirs = {t["Key"]: t.get("Value", "") for t in listed.get("Tags", [])}
-        mismatches = [
-            f"{key} {theirs.get(key)!r} (this study: {tags[key]!r})"
-            for key in (STUDY_ID_TAG, STUDY_TAG, TRIAL_TAG)
-            if key in tags and theirs.get(key) != tags[key]
-        ]
-        wanted = dict(params.get("HyperParameters") or {})
-        if dict(found.get("HyperParameters") or {}) != wanted:
-            mismatches.append("other hyperparameters")
-        if mismatches:
-            raise JobConflictError(
-                f"the training job {name} already exists and is not this trial's: it has "
-                f"{', '.join(mismatches)}. Job names are never reusable in an account and "
-                "region, so this study launched nothing more and adopted nothing. Start the "
-                "study under a new name (or from a fresh store, which gives it a new id)."
-            )
-
-    def _translate(self, exc: ClientError, operation: str, subject: str) -> Exception:
-        code = error_code(exc)
-        message = exc.response.get("Error", {}).get("Message", str(exc))
-        fields = {
-            "operation": operation,
-            "job_name": subject if operation.endswith("TrainingJob") else None,
-            "code": code,
-        }
-        if code == "ResourceLimitExceeded":
-            return CapacityError(
-                f"{operation} {subject}: {message} (no capacity or quota left for another job; "
-                "run fewer jobs at once, or ask for a higher quota in Service Quotas)",
-                **fields,
-            )
-        if code == "ValidationException" and operation.startswith("Create"):
-            return JobDefinitionError(
-                "SageMaker must accept the training job", message, "Fix the job template."
-            )
-        if code in ("AccessDenied", "AccessDeniedException"):
-            return BackendError(
-                f"{operation} {subject} was denied: {message}. The credentials in use need "
-                "permission for it (and iam:PassRole on the job's role).",
-                **fields,
-            )
-        return BackendError(f"{operation} {subject} failed: {code}: {message}", **fields)
 
     # -- watching -----------------------------------------------------------------------------
     def poll(self, job_names: Collection[str]) -> list[JobState]:
@@ -486,7 +311,7 @@ class SageMakerBackend(Backend):
         try:
             return self._call("ListTrainingJobs", sm.list_training_jobs, **kwargs)
         except ClientError as exc:
-            raise self._translate(exc, "ListTrainingJobs", self._prefix) from exc
+            raise translate(exc, "ListTrainingJobs", self._prefix) from exc
 
     def _list_running(self, wanted: set[str]) -> dict[str, Mapping[str, Any]]:
         """The study's running jobs among ``wanted`` (see :mod:`byohpo.backends.listing`)."""
@@ -507,7 +332,7 @@ class SageMakerBackend(Backend):
                 "DescribeTrainingJob", sm.describe_training_job, TrainingJobName=name
             )
         except ClientError as exc:
-            raise self._translate(exc, "DescribeTrainingJob", name) from exc
+            raise translate(exc, "DescribeTrainingJob", name) from exc
         return state_from_description(description, trial_id_from_name(self._prefix, name))
 
     def list_study_jobs(self) -> list[JobState]:
@@ -523,87 +348,12 @@ class SageMakerBackend(Backend):
             jobs.append(self._final.get(name) or state_from_summary(summary, trial_id))
         return jobs
 
-    def read_curves(self, job_name: str) -> Mapping[str, list[tuple[float, float]]]:
-        """Every metric point logged so far; each call reads only the new log lines."""
-        job = self._template()
-        reader = self._readers.get(job_name)
-        if reader is None:
-            reader = CurveReader(
-                client=self._clients()[2],
-                call=self._call,
-                job_name=job_name,
-                parser=MetricParser(job.metric_definitions),
-                instance_count=job.instance_count,
-            )
-            self._readers[job_name] = reader
-        was_final = job_name in self._final
-        try:
-            curves = reader.read()
-        except ClientError as exc:
-            raise self._translate(exc, "GetLogEvents", job_name) from exc
-        if was_final and len(reader.streams) >= job.instance_count:
-            reader.finished = True  # terminal before this read: its logs are complete
-        return curves
-
-    def last_log_lines(self, job_name: str, count: int = 10) -> list[str]:
-        """The last ``count`` lines the job's first instance logged (to show beside a regex)."""
-        logs = self._clients()[2]
-        try:
-            streams = self._call(
-                "DescribeLogStreams",
-                logs.describe_log_streams,
-                logGroupName=LOG_GROUP,
-                logStreamNamePrefix=f"{job_name}/",
-            )["logStreams"]
-            if not streams:
-                return []
-            events = self._call(
-                "GetLogEvents",
-                logs.get_log_events,
-                logGroupName=LOG_GROUP,
-                logStreamName=sorted(s["logStreamName"] for s in streams)[0],
-                limit=count,
-                startFromHead=False,
-            )["events"]
-        except ClientError:
-            return []
-        return [str(e["message"]).rstrip("\n") for e in events][-count:]
-
     # -- warm starts --------------------------------------------------------------------------
     def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
-        """Copy the ended ``source_job``'s checkpoint to ``<checkpoint_s3_uri>/<target_job>``.
-
-        One DescribeTrainingJob (the source must be ``Completed``, or ``Stopped``: a job
-        ASHA's promotion form paused; its
-        ``CheckpointConfig.S3Uri`` is where it saved), then a server-side S3
-        copy verified complete (see :mod:`byohpo.backends.checkpoints`).
-        """
-        job = self._template()
-        if job.checkpoint_s3_uri is None:
-            raise JobDefinitionError(
-                "a job that starts from another job's checkpoint needs checkpoint_s3_uri",
-                "TrainingJob(checkpoint_s3_uri=None)",
-                "Set checkpoint_s3_uri, e.g. 's3://bucket/byohpo/checkpoints'.",
-            )
+        """Copy the ended ``source_job``'s checkpoint to ``<checkpoint_s3_uri>/<target_job>``
+        (see :func:`byohpo.backends.checkpoints.copy_job_checkpoint`)."""
         sm, s3, _ = self._clients()
-        try:
-            described = self._call(
-                "DescribeTrainingJob", sm.describe_training_job, TrainingJobName=source_job
-            )
-        except ClientError as exc:
-            raise self._translate(exc, "DescribeTrainingJob", source_job) from exc
-        status = described.get("TrainingJobStatus")
-        source_uri = (described.get("CheckpointConfig") or {}).get("S3Uri")
-        ended = (JobStatus.COMPLETED.value, JobStatus.STOPPED.value)  # Stopped: a paused job
-        if status not in ended or not source_uri:
-            raise BackendError(
-                f"{target_job} cannot start from {source_job}'s checkpoint: that job is "
-                f"{status} with checkpoint location {source_uri}; only a Completed or Stopped "
-                "job with a checkpoint location has a final checkpoint"
-            )
-        target_uri = f"{job.checkpoint_s3_uri.rstrip('/')}/{target_job}"
-        keys = copy_checkpoint(self._call, s3, source_uri, target_uri, kms_key_id=job.kms_key_id)
-        return CheckpointCopy(source_job, source_uri, target_uri, keys)
+        return copy_job_checkpoint(self._call, sm, s3, self._template(), source_job, target_job)
 
     # -- stopping -----------------------------------------------------------------------------
     def stop(self, job_name: str) -> None:
@@ -615,44 +365,10 @@ class SageMakerBackend(Backend):
             self._call("StopTrainingJob", sm.stop_training_job, TrainingJobName=job_name)
         except ClientError as exc:
             if error_code(exc) != "ValidationException":
-                raise self._translate(exc, "StopTrainingJob", job_name) from exc
+                raise translate(exc, "StopTrainingJob", job_name) from exc
             state = self._describe(job_name)  # refused: fine if it is already over
             if state.status is not JobStatus.STOPPING and not state.status.is_terminal:
-                raise self._translate(exc, "StopTrainingJob", job_name) from exc
-
-    # -- SageMaker's own tuner (the ``sagemaker:`` strategies) -------------------------------
-    def training_job_definition(self) -> dict[str, Any]:
-        """The open study's template as a tuning job's ``TrainingJobDefinition``: what each
-        trial's CreateTrainingJob carries, less its name, tuned values and tags."""
-        job = self._template()
-        request = create_training_job_request(
-            job,
-            job_name=self.job_name(0),
-            image=self._image,
-            output_path=self._output,
-            hyperparameters=merged_hyperparameters(job, {}, self._script_mode, self.job_name(0)),
-            tags={},
-            checkpoint_s3_uri=job.checkpoint_s3_uri,
-        )
-        for key in ("TrainingJobName", "Tags"):
-            request.pop(key)
-        static = request.pop("HyperParameters")
-        static.pop("sagemaker_job_name", None)  # SageMaker names each job of a tuning job
-        request["StaticHyperParameters"] = static
-        return request
-
-    def request(self, operation: str, **params: Any) -> Mapping[str, Any]:
-        """One SageMaker request by operation name, retried as every request is; a refusal
-        becomes a :class:`~byohpo.errors.BackendError` (or ``JobDefinitionError``)."""
-        sm = self._clients()[0]
-        methods = {api: method for method, api in sm.meta.method_to_api_mapping.items()}
-        try:
-            answer: Mapping[str, Any] = self._call(
-                operation, getattr(sm, methods[operation]), **params
-            )
-        except ClientError as exc:
-            raise self._translate(exc, operation, str(next(iter(params.values()), ""))) from exc
-        return answer
+                raise translate(exc, "StopTrainingJob", job_name) from exc
 
     def close(self) -> None:
         """Close the clients (and their connections). Jobs keep running; open() again to

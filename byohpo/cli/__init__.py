@@ -1,7 +1,8 @@
 """The ``byohpo`` command line, one module per command group.
 
-- :mod:`~byohpo.cli.main`: the parser, the commands that run a study (run, resume, status,
-  results, stop, repair) and how mistakes become exit 2;
+- :mod:`~byohpo.cli.main`: the parser, the commands that run a study (run, resume, stop)
+  and how mistakes become exit 2;
+- :mod:`~byohpo.cli.records`: ``status``, ``results`` and ``repair``, from the study's log;
 - :mod:`~byohpo.cli.studies`: ``list`` and ``delete``, over :mod:`~byohpo.cli.catalog`;
 - :mod:`~byohpo.cli.compare`: ``compare``, several strategies on one study file;
 - :mod:`~byohpo.cli.demo`: ``demo``;

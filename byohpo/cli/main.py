@@ -15,16 +15,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
 
 from byohpo.cli.aws_settings import aws_setup_message
 from byohpo.cli.compare import add_compare_parser, cmd_compare
 from byohpo.cli.dry_run import dry_run_faults, recorded_dry_run, study_backend
+from byohpo.cli.records import cmd_repair, cmd_results, cmd_status
 from byohpo.cli.run_summary import print_outcome
 from byohpo.cli.studies import add_studies_parsers, cmd_delete, cmd_list
 from byohpo.errors import ByohpoError, MissingExtraError, StudyStopped, UserError
 from byohpo.pipeline.commands import add_pipeline_parser, cmd_pipeline
-from byohpo.trial import JobPlace
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
@@ -260,72 +259,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    result = _load(args.study)
-    table = result.table()
-    print(f"study {result.name}: {len(table)} trials, as the study recorded them")
-    for status, count in table["status"].value_counts().items():
-        print(f"  {status}: {count}")
-    _say_warm_start(result, sys.stdout)
-    flying = [
-        t for t in result.log.trials.values() if t.submitted and not t.has_result and t.job_name
-    ]
-    if flying:
-        print(f"jobs in flight ({len(flying)}):")
-        for t in sorted(flying, key=lambda t: t.trial_id):
-            print(f"  trial {t.trial_id}: {t.job_name} ({t.secondary_status or t.status})")
-    if result.stop_reason:
-        print(f"ended: {result.stop_reason}")
-    elif flying:
-        print(
-            f"not finished: while the study is not running, its jobs' ends are not recorded; "
-            f"`byohpo resume {result.name}` collects them and goes on"
-        )
-    else:
-        print(f"not finished (running, or interrupted: `byohpo resume {result.name}` continues it)")
-    _say_damage(result.log.damage, args.study, sys.stdout)
-    if JobPlace.recorded(result.log.study) is JobPlace.FAKE_AWS:
-        from byohpo.cli.dry_run import service_status
-        from byohpo.study.tuner import study_location
-
-        print(service_status(study_location(args.study), result.name))
-    with contextlib.suppress(ByohpoError, ValueError):
-        best = result.best()
-        if hasattr(best, "to_dict"):
-            print(f"best so far: trial {best.get('trial_id')} objective {best.get('objective')}")
-    return EXIT_OK
-
-
-def _say_warm_start(result: Any, stream: TextIO) -> None:
-    """The earlier trials the study started from, per source (none: nothing said)."""
-    from byohpo.study.warm_start import describe, recorded_warm_start
-
-    told = recorded_warm_start(result.log)
-    for line in describe(told) if told is not None else []:
-        print(line, file=stream)
-
-
-def cmd_results(args: argparse.Namespace) -> int:
-    if args.report:
-        _check_writable_file(args.report, "the report")
-    result = _load(args.study)
-    table = result.table()
-    if args.format == "csv":
-        sys.stdout.write(table.to_csv(index=False))
-    elif args.format == "json":
-        sys.stdout.write(table.to_json(orient="records", date_format="iso", indent=2) + "\n")
-    else:
-        print(table.to_string(index=False))
-    _say_damage(result.log.damage, args.study, sys.stderr)
-    _say_warm_start(result, sys.stderr)
-    if args.report:
-        from byohpo.results.report import write_report
-
-        write_report(result, args.report)
-        print(f"report written to {args.report}", file=sys.stderr)
-    return EXIT_OK
-
-
 def cmd_stop(args: argparse.Namespace) -> int:
     from byohpo.job import TrainingJob
     from byohpo.study.store import Store
@@ -390,21 +323,6 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_repair(args: argparse.Namespace) -> int:
-    from byohpo.study.damage import repair
-    from byohpo.study.tuner import study_location
-
-    done = repair(study_location(args.study), args.study)
-    if not done.set_aside:
-        print(f"the log of {args.study} is whole: nothing to repair")
-        return EXIT_OK
-    print(
-        f"set {done.set_aside} damaged line(s) aside in {done.aside_path}; "
-        f"{done.kept} readable events kept. `byohpo resume {args.study}` continues the study."
-    )
-    return EXIT_OK
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from byohpo.cli.demo import run_demo
 
@@ -451,21 +369,6 @@ def _with_restart_hint(exc: UserError, location: str, args: argparse.Namespace) 
     return exc
 
 
-def _check_writable_file(path: str, what: str) -> None:
-    """A file we are to write: its folder must exist, and it must not be a folder itself."""
-    target = Path(path)
-    if target.is_dir():
-        raise UserError(
-            f"{what} must be a file name", f"{path!r}, a folder", f"Give e.g. {path}/report.html."
-        )
-    if not target.parent.is_dir():
-        raise UserError(
-            f"{what}'s folder must exist",
-            f"{str(target.parent)!r}, which does not",
-            f"Create it first (mkdir -p {target.parent}), or give another path.",
-        )
-
-
 def _check_name_is_free(location: str, name: str, study_file: str) -> None:
     """A study name is used once; a study that never created a job may start over."""
     from byohpo.study.store import Store
@@ -492,30 +395,3 @@ def _check_name_is_free(location: str, name: str, study_file: str) -> None:
         f"Continue it with `byohpo resume {name}`, run the file again as a new study with "
         f"`byohpo run {study_file} --name {name}-2`, or remove it with `byohpo delete {name}`.",
     )
-
-
-def _load(study: str) -> Any:
-    from byohpo.results import StudyResult
-    from byohpo.study.store import Store
-    from byohpo.study.tuner import study_location
-
-    location = study_location(study)
-    log = Store(location).load()
-    if not log.study:
-        damaged = f"; its log has {len(log.damage)} damaged line(s)" if log.damage else ""
-        raise UserError(
-            "no study found",
-            f"{study!r} (looked in {location}{damaged})",
-            "Give the study's name or directory.",
-        )
-    return StudyResult(log)
-
-
-def _say_damage(damage: list[str], study: str, stream: Any) -> None:
-    """Name each damaged line of a study's log, and the fix."""
-    if not damage:
-        return
-    print(f"damaged: {len(damage)} line(s) of the log cannot be read:", file=stream)
-    for line in damage:
-        print(f"  {line}", file=stream)
-    print(f"`byohpo repair {study}` sets them aside so the study can resume", file=stream)

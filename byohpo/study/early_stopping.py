@@ -30,6 +30,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from byohpo.backends.base import ReadsCurves, capability_error
 from byohpo.errors import JobDefinitionError, UserError
 from byohpo.parameters import Categorical, Integer, Static
 from byohpo.stopping import (
@@ -211,6 +212,17 @@ class EarlyStopping:
     _ended: int = 0
     _ended_blind: int = 0
     _said_blind: bool = False
+    _curves: ReadsCurves = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backend, ReadsCurves):  # refused before any job
+            raise capability_error(
+                self.backend,
+                ReadsCurves,
+                f"early stopping ({self.plan.name}) reads running jobs' learning curves",
+                "Drop early_stopping",
+            )
+        self._curves = self.backend
 
     # -- the loop's hooks -------------------------------------------------------------------
     def check(
@@ -362,7 +374,7 @@ class EarlyStopping:
     def _read(self, tid: int, job_name: str, now: float, *, judge: bool) -> None:
         state = self._trial(tid)
         state.last_read = now
-        curve = list(self.backend.read_curves(job_name).get(self.plan.metric, []))
+        curve = list(self._curves.read_curves(job_name).get(self.plan.metric, []))
         fresh = curve[state.seen :]
         if not fresh:
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from byohpo.backends.base import CopiesCheckpoints, capability_error
 from byohpo.errors import CapacityError
 from byohpo.strategies.suggestion import generation_of
 from byohpo.study.events import CheckpointCopied, Event, JobSubmitted, LaunchLimited, TrialsAsked
@@ -185,6 +186,28 @@ class Launcher:
                 self.launch_limit += 1  # capacity came back for this one: try one more next time
 
     # -- warm starts -------------------------------------------------------------------------
+    def _check_warm_starts(self, promotes: bool) -> None:
+        """Refuse, before any job, a study whose jobs start from checkpoints on a backend that
+        cannot copy them: a strategy that warm-starts (PBT), or ASHA's promotion form."""
+        if (self.strategy.warm_starts or promotes) and not isinstance(
+            self.backend, CopiesCheckpoints
+        ):
+            raise self._cannot_copy_checkpoints(promotes)
+
+    def _cannot_copy_checkpoints(self, promotes: bool = False) -> Exception:
+        if promotes:
+            needed_for = "ASHA's promotion form (promote = true) continues a paused job"
+            fix = "Drop promote to stop jobs for good"
+        else:
+            needed_for = f"the {self.strategy.name!r} strategy starts jobs"
+            fix = "Use a strategy that starts every job afresh"
+        return capability_error(
+            self.backend,
+            CopiesCheckpoints,
+            f"{needed_for} from another job's checkpoint",
+            fix,
+        )
+
     def _copy_parent_checkpoint(self, record: TrialRecord) -> str | None:
         """Copy the parent's last checkpoint to the trial's own location; None without a parent.
 
@@ -198,7 +221,10 @@ class Launcher:
             return self._copied[record.trial_id]
         source = self.lineage.checkpoint_source(record.parent_id)
         assert source.job_name is not None
-        copy = self.backend.copy_checkpoint(source.job_name, record.job_name)
+        backend = self.backend
+        if not isinstance(backend, CopiesCheckpoints):  # checked when the loop was made
+            raise self._cannot_copy_checkpoints()
+        copy = backend.copy_checkpoint(source.job_name, record.job_name)
         self._write(
             CheckpointCopied(
                 record.trial_id,

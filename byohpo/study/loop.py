@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from byohpo.backends.base import ReadsLogs, WaitsForChange
 from byohpo.objectives import Objective, objective_values
 from byohpo.strategies.suggestion import Suggestion
 from byohpo.study.accounting import Budget, Tally
@@ -121,6 +122,7 @@ class StudyLoop(Launcher, Promoter):
         self.tally = Tally(objectives[0], instance_type, instance_count, region, prices)
         self.stop_reason: str | None = None
         self._fresh_from = 0  # failures before a resume were already judged
+        self._check_warm_starts(early_stopping is not None and early_stopping.plan.promote)
 
     # -- the study's memory: write an event, then apply it ---------------------------------
     def _write(self, *events: Event) -> None:
@@ -220,7 +222,9 @@ class StudyLoop(Launcher, Promoter):
                 self.objectives,
                 getattr(getattr(self.backend, "job", None), "metric_definitions", {}),
                 max_jobs=self.budget.max_jobs,
-                last_log_lines=getattr(self.backend, "last_log_lines", None),
+                last_log_lines=self.backend.last_log_lines
+                if isinstance(self.backend, ReadsLogs)
+                else None,
                 stop_jobs=self.stop_all,
             )
             reason = self._budget_reached()
@@ -423,9 +427,8 @@ class StudyLoop(Launcher, Promoter):
 
     def _wait(self, seconds: float) -> None:
         """Until the next poll; a backend that hears of ended jobs by events wakes sooner."""
-        wait_for_change = getattr(self.backend, "wait_for_change", None)
-        if wait_for_change is not None and self.clock is self.backend.clock:
-            wait_for_change(seconds)
+        if isinstance(self.backend, WaitsForChange) and self.clock is self.backend.clock:
+            self.backend.wait_for_change(seconds)
         else:
             self.clock.sleep(seconds)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from byohpo.backends.base import Backend
 from byohpo.errors import BackendError, JobDefinitionError
 from byohpo.job import TrainingJob
 from byohpo.trial import JobState, LaunchRequest
@@ -131,24 +130,3 @@ def test_a_template_without_checkpoint_location_cannot_warm_start(
     fake.open("cold", TrainingJob.from_json({**job.to_json(), "checkpoint_s3_uri": None}))
     with pytest.raises(JobDefinitionError, match="checkpoint_s3_uri"):
         fake.copy_checkpoint(parent, fake.job_name(2))
-
-
-def test_a_backend_that_cannot_warm_start_refuses() -> None:
-    class Minimal(Backend):
-        study_name = "minimal"
-
-        def open(self, study_name: str, job: TrainingJob) -> None: ...
-
-        def submit(self, request: LaunchRequest) -> str:
-            return "job"
-
-        def poll(self, job_names: Collection[str]) -> list[JobState]:
-            return []
-
-        def stop(self, job_name: str) -> None: ...
-
-        def list_study_jobs(self) -> list[JobState]:
-            return []
-
-    with pytest.raises(BackendError, match="cannot start a job from another job's checkpoint"):
-        Minimal().copy_checkpoint("a", "b")
