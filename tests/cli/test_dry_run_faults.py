@@ -60,8 +60,14 @@ def small_study(tmp_path: Path, faults_table: str = "") -> Path:
 
 
 def test_a_dry_run_in_a_storm_retries_what_aws_would_and_loses_nothing(
-    tmp_path: Path, studies: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    studies: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A job's fate in the storm follows its name: the study's id is pinned, so the same jobs
+    # fail on every run (a random id could leave every failure retried into a success).
+    monkeypatch.setattr("byohpo.study.tuner.new_study_id", lambda: "pinned01")
     study = small_study(tmp_path)
     spec = "throttle=0.3,fail=0.25,capacity=0.1,seed=3"
     assert main(["run", str(study), "--dry-run", "--quiet", "--faults", spec]) == 0
