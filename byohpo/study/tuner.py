@@ -159,6 +159,7 @@ class Tuner:
                 "run, or leave it out for SageMaker with your default AWS settings.",
             )
         self.spec = spec
+        """The study as checked: its job, space, objectives, strategy, budget, ... (frozen)."""
         self.on_interrupt = on_interrupt
         """How Ctrl-C is answered in this process: 'ask', 'stop' the jobs or 'keep' them."""
         self._backend = backend
