@@ -60,7 +60,7 @@ def _check_count(name: str, value: object, minimum: int = 1) -> int:
     return value
 
 
-def check_seconds(name: str, value: object) -> float | None:
+def _check_seconds(name: str, value: object) -> float | None:
     """``value`` as a positive number of seconds (or dollars), or None when left out."""
     if value is None:
         return None
@@ -94,8 +94,8 @@ def _check_budget(
     return Budget(
         jobs,
         parallel,
-        check_seconds("max_runtime", max_runtime),
-        check_seconds("max_cost", max_cost),
+        _check_seconds("max_runtime", max_runtime),
+        _check_seconds("max_cost", max_cost),
         _check_count("max_retries", max_retries, minimum=0),
     )
 
@@ -273,7 +273,7 @@ class StudySpecification:
             mode=checked_mode,
             budget=budget,
             prices=dict(prices) if prices else None,
-            poll_interval=check_seconds("poll_interval", poll_interval),
+            poll_interval=_check_seconds("poll_interval", poll_interval),
             early_stopping=plan,
             warm_start=sources,
         )
