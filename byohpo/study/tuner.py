@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from byohpo.backends.base import Backend, new_study_id
-from byohpo.errors import JobDefinitionError, StudyStopped, UserError
-from byohpo.objectives import Objective, check_objectives_are_metrics, make_objectives
-from byohpo.redaction import redact_job, restore_job
+from byohpo.errors import UserError
+from byohpo.objectives import Objective
 from byohpo.space import SearchSpace
-from byohpo.stopping import RULES
 from byohpo.study import warm_start as warm
 from byohpo.study.damage import refuse_damaged
-from byohpo.study.early_stopping import EarlyStopping, EarlyStoppingPlan, plan_early_stopping
-from byohpo.study.events import FORMAT_VERSION, StudyDefined, StudyFinished, StudyInterrupted
+from byohpo.study.events import StudyDefined
 from byohpo.study.local_log import LocalEventLog
-from byohpo.study.loop import Budget, StudyLoop
+from byohpo.study.loop import Budget
 from byohpo.study.ownership import StudyClaim, claim
 from byohpo.study.progress import Progress
+from byohpo.study.specification import MODES as MODES
+from byohpo.study.specification import STUDY_FORMAT as STUDY_FORMAT
+from byohpo.study.specification import STUDY_NAME as STUDY_NAME
+from byohpo.study.specification import StudySpecification
 from byohpo.study.store import EventLog, Store, StudyLog
-from byohpo.trial import Mode
 
 if TYPE_CHECKING:
     from byohpo.clock import Clock
@@ -34,11 +31,7 @@ if TYPE_CHECKING:
     from byohpo.results import StudyResult
     from byohpo.strategies.base import Strategy
     from byohpo.study.events import WarmStarted
-    from byohpo.study.sagemaker_tuning import SageMakerTuningRun
 
-MODES = tuple(m.value for m in Mode)
-STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-STUDY_FORMAT = FORMAT_VERSION
 DEFAULT_STUDIES_DIR = "byohpo-studies"
 
 
@@ -56,27 +49,6 @@ def study_location(study: str | os.PathLike[str]) -> str:
     if (path / "events.jsonl").exists() or os.sep in text or text.startswith("."):
         return str(path)
     return str(studies_dir() / text)
-
-
-def _check_count(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UserError(f"{name} must be a whole number >= {minimum}", repr(value), f"Set {name}.")
-    return value
-
-
-def _check_seconds(name: str, value: object) -> float | None:
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise UserError(
-            f"{name} must be a positive number", repr(value), f"Set {name}, or leave it out."
-        )
-    return float(value)
 
 
 class Tuner:
@@ -123,113 +95,61 @@ class Tuner:
         early_stopping_options: Mapping[str, Any] | None = None,
         warm_start: object = None,
     ) -> None:
-        from byohpo.job import TrainingJob
-        from byohpo.strategies import AutoStrategy, make_strategy
-
-        self.job: TrainingJob = (
-            job if isinstance(job, TrainingJob) else TrainingJob.from_sagemaker(job)
+        spec = StudySpecification.from_arguments(
+            job,
+            space,
+            strategy=strategy,
+            strategy_options=strategy_options,
+            objective=objective,
+            direction=direction,
+            objectives=objectives,
+            max_jobs=max_jobs,
+            max_parallel_jobs=max_parallel_jobs,
+            mode=mode,
+            study_name=study_name,
+            max_runtime=max_runtime,
+            max_cost=max_cost,
+            max_retries=max_retries,
+            seed=seed,
+            prices=prices,
+            poll_interval=poll_interval,
+            early_stopping=early_stopping,
+            early_stopping_options=early_stopping_options,
+            warm_start=warm_start,
         )
-        self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
-        self.objectives: tuple[Objective, ...] = make_objectives(objective, direction, objectives)
-        check_objectives_are_metrics(self.objectives, list(self.job.metric_definitions))
-        self.max_jobs = _check_count("max_jobs", max_jobs)
-        self.max_parallel_jobs = _check_count("max_parallel_jobs", max_parallel_jobs)
-        if self.max_parallel_jobs > self.max_jobs:
-            raise UserError(
-                "max_parallel_jobs <= max_jobs must hold",
-                f"(max_parallel_jobs={max_parallel_jobs}, max_jobs={max_jobs})",
-                "Lower max_parallel_jobs or raise max_jobs.",
-            )
-        if mode not in MODES:
-            raise UserError(f"mode must be one of {MODES}", repr(mode), "Pick one of them.")
-        mode = Mode(mode)
-        self.mode = mode
-        self.max_runtime = _check_seconds("max_runtime", max_runtime)
-        self.max_cost = _check_seconds("max_cost", max_cost)
-        self.max_retries = _check_count("max_retries", max_retries, minimum=0)
+        self._take_up(spec, backend, store, on_interrupt, progress, clock)
+
+    @classmethod
+    def from_specification(
+        cls,
+        spec: StudySpecification,
+        *,
+        backend: Backend | None = None,
+        store: str | os.PathLike[str] | EventLog | None = None,
+        on_interrupt: str = "ask",
+        progress: bool | TextIO | None = True,
+        clock: Clock | None = None,
+    ) -> Tuner:
+        """The Tuner of a checked study specification, with what this run needs besides."""
+        tuner = cls.__new__(cls)
+        tuner._take_up(spec, backend, store, on_interrupt, progress, clock)
+        return tuner
+
+    def _take_up(
+        self,
+        spec: StudySpecification,
+        backend: Backend | None,
+        store: str | os.PathLike[str] | EventLog | None,
+        on_interrupt: str,
+        progress: bool | TextIO | None,
+        clock: Clock | None,
+    ) -> None:
+        """Hold the study's specification and the run's own parts (checked here)."""
         if on_interrupt not in ("ask", "stop", "keep"):
             raise UserError(
                 "on_interrupt must be 'ask', 'stop' or 'keep'",
                 repr(on_interrupt),
                 "Pick one of them.",
-            )
-        self.on_interrupt = on_interrupt
-        clashes = sorted(set(self.space) & set(self.job.hyperparameters))
-        if clashes:
-            raise UserError(
-                "a hyperparameter is either searched or fixed in the job, not both",
-                f"{clashes} in both the space and TrainingJob(hyperparameters=...)",
-                "Remove it from one of them.",
-            )
-        self.strategy: Strategy = make_strategy(strategy, **dict(strategy_options or {}))
-        if isinstance(self.strategy, AutoStrategy) and self.strategy.max_jobs is None:
-            self.strategy.max_jobs = self.max_jobs  # auto chooses for the study's budget
-        self.strategy.setup(self.space, self.objectives, seed)
-        self.strategy.set_mode(mode)
-        if self.strategy.warm_starts and self.job.checkpoint_s3_uri is None:
-            raise JobDefinitionError(
-                f"the {self.strategy.name!r} strategy starts each job from a parent job's "
-                "checkpoint, so every job must keep its checkpoints in S3: the job needs "
-                "checkpoint_s3_uri",
-                "TrainingJob(checkpoint_s3_uri=None)",
-                "Set checkpoint_s3_uri, e.g. 's3://my-bucket/byohpo/checkpoints' (each job "
-                "checkpoints under <checkpoint_s3_uri>/<job name>).",
-            )
-        if getattr(self.strategy, "runs_on_sagemaker", False):
-            from byohpo.strategies.sagemaker_tuner import check_tuning_limits
-
-            check_tuning_limits(
-                self.strategy,  # type: ignore[arg-type]
-                self.objectives,
-                self.max_jobs,
-                self.max_parallel_jobs,
-                list(self.job.metric_definitions),
-            )
-        if mode is Mode.ASYNC and not self.strategy.supports_async:
-            raise UserError(
-                "mode='async' needs a strategy that can propose while jobs run; "
-                f"{self.strategy.name!r} "
-                "breeds whole generations",
-                f"strategy={self.strategy.name!r}",
-                "Use mode='generational' with it, or an async-capable strategy such as 'random', "
-                "'bo', 'ga', 'dea', 'eda', 'es' or 'nsga2'.",
-            )
-        self.warm_start = warm.warm_start_sources(warm_start, self.strategy)
-        self.seed = seed
-        self.strategy_options = dict(strategy_options or {})
-        self.early_stopping: EarlyStoppingPlan | None = None
-        if early_stopping is not None:
-            self.early_stopping = plan_early_stopping(
-                early_stopping,
-                early_stopping_options,
-                job=self.job,
-                space=self.space,
-                objectives=self.objectives,
-            )
-            if self.strategy.warm_starts:
-                raise UserError(
-                    "early stopping does not combine with a strategy that starts jobs from a "
-                    "parent's checkpoint (only a completed job can be a parent, and such a "
-                    "strategy already drops its weak members itself)",
-                    f"early_stopping={self.early_stopping.name!r} with strategy "
-                    f"{self.strategy.name!r}",
-                    "Drop early_stopping, or use a strategy that starts every job afresh.",
-                )
-        elif early_stopping_options:
-            raise UserError(
-                "early_stopping_options need an early_stopping rule",
-                f"options {sorted(early_stopping_options)} and early_stopping=None",
-                "Set early_stopping='asha' (or 'median', 'hyperband'), or drop the options.",
-            )
-        if study_name is None:
-            study_name = datetime.now(UTC).strftime("study-%Y%m%d-%H%M%S")
-        self.study_name = study_name
-        if not isinstance(self.study_name, str) or not STUDY_NAME.match(self.study_name):
-            raise UserError(
-                "a study name is 1 to 100 letters, digits, '-', '_' or '.', "
-                "starting with a letter or digit",
-                repr(study_name),
-                "Rename the study (it names its jobs and its store).",
             )
         if backend is not None and not isinstance(backend, Backend):
             raise UserError(
@@ -238,10 +158,12 @@ class Tuner:
                 "Pass byohpo.SageMakerBackend(region=...), byohpo.FakeSageMaker() for a dry "
                 "run, or leave it out for SageMaker with your default AWS settings.",
             )
+        self.spec = spec
+        """The study as checked: its job, space, objectives, strategy, budget, ... (frozen)."""
+        self.on_interrupt = on_interrupt
+        """How Ctrl-C is answered in this process: 'ask', 'stop' the jobs or 'keep' them."""
         self._backend = backend
-        self.store = Store(store if store is not None else study_location(self.study_name))
-        self.prices = dict(prices) if prices else None
-        self.poll_interval = _check_seconds("poll_interval", poll_interval)
+        self.store = Store(store if store is not None else study_location(spec.name))
         self._clock = clock
         if progress is True:
             stream: TextIO | None = sys.stdout
@@ -249,10 +171,43 @@ class Tuner:
             stream = None
         else:
             stream = progress
-        self.progress = Progress(self.study_name, stream)
+        self.progress = Progress(spec.name, stream)
         self.stop_reason: str | None = None
         self.study_id: str | None = None
         """The study's unique id, given when it is first run; in its jobs' names and tags."""
+
+    # -- the study's parts, as named in the Tuner's arguments ----------------------------
+    @property
+    def study_name(self) -> str:
+        return self.spec.name
+
+    @property
+    def job(self) -> TrainingJob:
+        return self.spec.job
+
+    @property
+    def space(self) -> SearchSpace:
+        return self.spec.space
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return self.spec.objectives
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.spec.strategy
+
+    @property
+    def seed(self) -> int | None:
+        return self.spec.seed
+
+    @property
+    def prices(self) -> Mapping[str, float] | None:
+        return self.spec.prices
+
+    @property
+    def poll_interval(self) -> float | None:
+        return self.spec.poll_interval
 
     # -- the backend, created late so a Tuner can be built without AWS credentials ----------
     @property
@@ -272,52 +227,13 @@ class Tuner:
 
         Secret environment values of the job are not in it (see :mod:`byohpo.redaction`).
         """
-        job, secret_environment = redact_job(self.job.to_json())
-        return {
-            "event": "study",
-            "format": STUDY_FORMAT,
-            "name": self.study_name,
-            "study_id": self.study_id,
-            "space": self.space.to_json(),
-            "parameter_names": list(self.space),
-            "job": job,
-            **({"secret_environment": secret_environment} if secret_environment else {}),
-            "metric_names": list(self.job.metric_definitions),
-            "objectives": [
-                {"metric": o.metric, "direction": str(o.direction)} for o in self.objectives
-            ],
-            "strategy": self.strategy.name or type(self.strategy).__name__,
-            "strategy_options": dict(getattr(self.strategy, "options", self.strategy_options)),
-            "mode": self.mode,
-            **self._early_stopping_definition(),
-            "max_jobs": self.max_jobs,
-            "max_parallel_jobs": self.max_parallel_jobs,
-            "max_runtime": self.max_runtime,
-            "max_cost": self.max_cost,
-            "max_retries": self.max_retries,
-            **({"warm_start": [s.to_json() for s in self.warm_start]} if self.warm_start else {}),
-            "seed": self.seed,
-            "prices": self.prices,
-            "region": getattr(self.backend, "region", None),
-            "instance_type": self.job.instance_type,
-            "instance_count": self.job.instance_count,
-            "backend": type(self.backend).__name__,
-            "jobs_run_in": str(self.backend.jobs_run_in),
-            "time": self.clock.now(),
-        }
-
-    def _early_stopping_definition(self) -> dict[str, Any]:
-        plan = self.early_stopping
-        if plan is None:
-            return {}
-        return {
-            "early_stopping": plan.name,
-            "early_stopping_options": {
-                **plan.options,
-                "metric": plan.metric,
-                "read_interval": plan.read_interval,
-            },
-        }
+        return self.spec.definition(
+            study_id=self.study_id,
+            region=getattr(self.backend, "region", None),
+            backend=type(self.backend).__name__,
+            jobs_run_in=str(self.backend.jobs_run_in),
+            time=self.clock.now(),
+        )
 
     # -- running ------------------------------------------------------------------------
     def run(self) -> StudyResult:
@@ -350,9 +266,9 @@ class Tuner:
 
     def _warm_start(self) -> WarmStarted | None:
         """Tell the strategy the earlier trials of ``warm_start`` (checked before any job)."""
-        if not self.warm_start:
+        if not self.spec.warm_start:
             return None
-        start = warm.WarmStart.load(self.warm_start, self.space, self.objectives, self.backend)
+        start = warm.WarmStart.load(self.spec.warm_start, self.space, self.objectives, self.backend)
         return start.event(start.tell(self.strategy), self.clock.now())
 
     def _claim(self) -> StudyClaim | None:
@@ -394,212 +310,31 @@ class Tuner:
                     "Check the name or path.",
                 )
             refuse_damaged(log, str(study))
-            return cls._resume(
-                log,
-                store.log,
-                backend,
-                strategy,
-                on_interrupt,
-                progress,
-                clock,
-                job,
-                early_stopping,
+            spec = StudySpecification.from_definition(
+                log.study, strategy=strategy, early_stopping=early_stopping, job=job
             )
+            tuner = cls.from_specification(
+                spec,
+                backend=backend,
+                store=store.log,  # the log as read: the resumed study reads only what it adds
+                on_interrupt=on_interrupt,
+                progress=progress,
+                clock=clock,
+            )
+            tuner.study_id = log.study_id
+            tuner.backend.study_id = log.study_id  # None for a study from before study ids
+            with tuner.backend:
+                tuner.backend.open(tuner.study_name, tuner.job)
+                return tuner._run(log, float(log.study.get("time") or tuner.clock.now()))
         finally:
             if owner is not None:
                 owner.release()
 
-    @classmethod
-    def _resume(
-        cls,
-        log: StudyLog,
-        location: EventLog,
-        backend: Backend | None,
-        strategy: Strategy | Any | None,
-        on_interrupt: str,
-        progress: bool | TextIO | None,
-        clock: Clock | None,
-        job: TrainingJob | None,
-        early_stopping: object,
-    ) -> StudyResult:
-        from byohpo.job import TrainingJob
-
-        d = log.study
-        rule = d.get("early_stopping")
-        if early_stopping is None and rule is not None and rule not in RULES:
-            raise UserError(
-                f"this study stopped jobs with a rule of your own ({rule}); resuming it needs "
-                "that rule again",
-                "no early_stopping object",
-                f"Pass it: byohpo.Tuner.resume({d.get('name')!r}, early_stopping={rule}(...)).",
-            )
-        job_json = restore_job(
-            d["job"],
-            list(d.get("secret_environment", [])),
-            given=job.to_json() if job is not None else None,
-        )
-        tuner = cls(
-            TrainingJob.from_json(job_json),
-            SearchSpace.from_json(d["space"]),
-            strategy=strategy if strategy is not None else d["strategy"],
-            strategy_options=None if strategy is not None else d.get("strategy_options"),
-            objectives=[Objective(o["metric"], o["direction"]) for o in d["objectives"]],
-            max_jobs=d["max_jobs"],
-            max_parallel_jobs=d["max_parallel_jobs"],
-            mode=d["mode"],
-            backend=backend,
-            study_name=d["name"],
-            max_runtime=d.get("max_runtime"),
-            max_cost=d.get("max_cost"),
-            max_retries=d.get("max_retries", 2),
-            seed=d.get("seed"),
-            store=location,  # the log as read: the resumed study reads only what it adds
-            prices=d.get("prices"),
-            on_interrupt=on_interrupt,
-            progress=progress,
-            clock=clock,
-            early_stopping=early_stopping
-            if early_stopping is not None
-            else d.get("early_stopping"),
-            early_stopping_options=(
-                {
-                    k: v
-                    for k, v in d["early_stopping_options"].items()
-                    if k in ("metric", "read_interval")
-                }
-                if early_stopping is not None and d.get("early_stopping_options")
-                else d.get("early_stopping_options")
-            ),
-        )
-        tuner.study_id = log.study_id
-        tuner.backend.study_id = log.study_id  # None for a study from before study ids
-        with tuner.backend:
-            tuner.backend.open(tuner.study_name, tuner.job)
-            return tuner._run(log, float(d.get("time") or tuner.clock.now()))
-
     def budget(self) -> Budget:
         """What the study may spend: jobs, parallel jobs, seconds, dollars, retries."""
-        return Budget(
-            self.max_jobs, self.max_parallel_jobs, self.max_runtime, self.max_cost, self.max_retries
-        )
+        return self.spec.budget
 
     def _run(self, log: StudyLog | None, started_at: float) -> StudyResult:
-        from byohpo.results import StudyResult
+        from byohpo.study.running import run_to_end
 
-        early = (
-            EarlyStopping(self.early_stopping, self.backend, self.store, self.clock, self.progress)
-            if self.early_stopping is not None
-            else None
-        )
-        loop: StudyLoop | SageMakerTuningRun
-        if getattr(self.strategy, "runs_on_sagemaker", False):
-            # SageMaker's own tuner launches the jobs; this run records them as trials
-            from byohpo.study.sagemaker_tuning import SageMakerTuningRun
-
-            loop = SageMakerTuningRun.for_tuner(self, started_at)
-        else:
-            loop = StudyLoop(
-                study_name=self.study_name,
-                space=self.space,
-                strategy=self.strategy,
-                objectives=self.objectives,
-                backend=self.backend,
-                store=self.store,
-                budget=self.budget(),
-                mode=self.mode,
-                clock=self.clock,
-                progress=self.progress,
-                instance_type=self.job.instance_type,
-                instance_count=self.job.instance_count,
-                region=getattr(self.backend, "region", None),
-                prices=self.prices,
-                poll_interval=self.poll_interval,
-                started_at=started_at,
-                early_stopping=early,
-            )
-        if log is None:
-            if isinstance(loop, StudyLoop):
-                loop.checkpoint(always=True)  # the strategy as set up (and told of any warm start)
-        else:
-            if early is not None:  # before the strategy is replayed: it is told partial results
-                early.adopt(log.stopping_events(), log.trials)
-            live = {s.job_name: s for s in self.backend.list_study_jobs()}
-            if isinstance(loop, StudyLoop):
-                warm.tell_again(log, self.strategy)
-            loop.adopt(log, live)
-            self.progress.say(
-                f"resumed: {len(loop.trials)} trials on record, "
-                f"{len(loop.in_flight)} jobs re-attached, "
-                f"{len(loop.unlaunched)} to launch"
-            )
-        reason: str | None = None
-        raised = False  # the error then says why the study stopped, once
-        try:
-            reason = loop.run()
-        except KeyboardInterrupt:
-            reason = self._interrupted(loop)
-        except StudyStopped as exc:
-            reason, raised = str(exc), True
-            raise
-        except UserError as exc:
-            reason, raised = f"stopped: {exc}", True
-            loop.stop_all()
-            raise
-        except BaseException as exc:
-            running = len(loop.in_flight)
-            self.store.record(
-                StudyInterrupted(
-                    f"{type(exc).__name__}: {exc}",
-                    "kept",
-                    running,
-                    tuple(sorted(loop.in_flight.values())),
-                    time=self.clock.now(),
-                )
-            )
-            self.progress.say(
-                f"stopped by an error; {running} jobs keep running. "
-                f"Resume with: byohpo resume {self.study_name}"
-            )
-            raise
-        finally:
-            self.backend.close()
-            if reason is not None:
-                self.stop_reason = reason
-                if reason != "interrupted":
-                    self.store.record(StudyFinished(reason, time=self.clock.now()))
-                    if raised:
-                        self.progress.say("stopped early: the reason follows")
-                    else:
-                        self.progress.say(f"finished: {reason}")
-        return StudyResult(self.store.load())
-
-    def _interrupted(self, loop: StudyLoop | SageMakerTuningRun) -> str:
-        running = len(loop.in_flight)
-        choice = self.on_interrupt
-        if choice == "ask":
-            choice = "keep"
-            if running and sys.stdin is not None and sys.stdin.isatty():
-                try:
-                    answer = input(f"\nStop the {running} jobs in flight? [y/N] ")
-                except (EOFError, KeyboardInterrupt):
-                    answer = ""
-                choice = "stop" if answer.strip().lower() in ("y", "yes") else "keep"
-        if choice == "stop":
-            loop.stop_all()
-        self.store.record(
-            StudyInterrupted(
-                "Ctrl-C",
-                "stopped" if choice == "stop" else "kept",
-                running,
-                tuple(sorted(loop.in_flight.values())),
-                time=self.clock.now(),
-            )
-        )
-        if choice == "stop":
-            self.progress.say(f"interrupted: asked SageMaker to stop the {running} jobs in flight")
-        else:
-            self.progress.say(
-                f"interrupted: {running} jobs keep running; "
-                f"collect them with: byohpo resume {self.study_name}"
-            )
-        return "interrupted"
+        return run_to_end(self, log, started_at)
