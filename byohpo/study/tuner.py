@@ -8,7 +8,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from byohpo.backends.base import Backend, new_study_id
+from byohpo.backends.base import (
+    Backend,
+    CopiesCheckpoints,
+    ReadsCurves,
+    new_study_id,
+    require,
+)
 from byohpo.errors import UserError
 from byohpo.objectives import Objective
 from byohpo.space import SearchSpace
@@ -158,6 +164,8 @@ class Tuner:
                 "Pass byohpo.SageMakerBackend(region=...), byohpo.FakeSageMaker() for a dry "
                 "run, or leave it out for SageMaker with your default AWS settings.",
             )
+        if backend is not None:
+            _require_capabilities(spec, backend)
         self.spec = spec
         """The study as checked: its job, space, objectives, strategy, budget, ... (frozen)."""
         self.on_interrupt = on_interrupt
@@ -338,3 +346,31 @@ class Tuner:
         from byohpo.study.running import run_to_end
 
         return run_to_end(self, log, started_at)
+
+
+def _require_capabilities(spec: StudySpecification, backend: Backend) -> None:
+    """Refuse, before anything is recorded, a study that needs what its backend cannot do
+    (the loop checks again, for a backend given only when a study resumes)."""
+    plan = spec.early_stopping
+    if plan is not None:
+        require(
+            backend,
+            ReadsCurves,
+            f"early stopping ({plan.name}) reads running jobs' learning curves",
+            "Drop early_stopping",
+        )
+    promotes = plan is not None and plan.promote
+    if spec.strategy.warm_starts or promotes:
+        needed_for = (
+            "ASHA's promotion form (promote = true) continues a paused job"
+            if promotes
+            else f"the {spec.strategy.name!r} strategy starts jobs"
+        )
+        require(
+            backend,
+            CopiesCheckpoints,
+            f"{needed_for} from another job's checkpoint",
+            "Drop promote to stop jobs for good"
+            if promotes
+            else "Use a strategy that starts every job afresh",
+        )

@@ -122,9 +122,9 @@ def test_a_backend_with_the_core_alone_runs_a_study() -> None:
 
 
 def test_early_stopping_on_a_backend_that_cannot_read_curves_is_refused_before_any_job() -> None:
-    backend = CoreOnly()
+    backend, store = CoreOnly(), MemoryEventLog()
     with pytest.raises(BackendCapabilityError) as caught:
-        run(backend, early_stopping="median")
+        run(backend, early_stopping="median", store=store)
     message = str(caught.value)
     assert "early stopping" in message
     assert "ReadsCurves (a read_curves method)" in message
@@ -132,16 +132,18 @@ def test_early_stopping_on_a_backend_that_cannot_read_curves_is_refused_before_a
     assert "Drop early_stopping" in message
     assert isinstance(caught.value, UserError)  # the command line: exit 2, no traceback
     assert backend.submitted == []
+    assert not store.exists(), "nothing recorded: the same study can be run again, fixed"
 
 
 def test_pbt_on_a_backend_that_cannot_copy_checkpoints_is_refused_before_any_job() -> None:
-    backend = CoreOnly()
+    backend, store = CoreOnly(), MemoryEventLog()
     with pytest.raises(BackendCapabilityError) as caught:
-        run(backend, strategy="pbt", strategy_options=PBT, max_jobs=8)
+        run(backend, strategy="pbt", strategy_options=PBT, max_jobs=8, store=store)
     message = str(caught.value)
     assert "the 'pbt' strategy starts jobs from another job's checkpoint" in message
     assert "CopiesCheckpoints (a copy_checkpoint method)" in message
     assert backend.submitted == []
+    assert not store.exists()
 
 
 class ReadsCurvesToo(CoreOnly):
