@@ -38,7 +38,7 @@ from typing import Any
 from byohpo.errors import StrategyError
 from byohpo.strategies.annealing import SimulatedAnnealing
 from byohpo.strategies.automatic import AutoStrategy
-from byohpo.strategies.base import SNAPSHOT_FORMAT, PriorTrial, Strategy
+from byohpo.strategies.base import PriorTrial, Strategy
 from byohpo.strategies.bayesian import BayesianOptimization
 from byohpo.strategies.evolution_strategy import EvolutionStrategy
 from byohpo.strategies.evolutionary import EvolutionaryStrategy
@@ -54,6 +54,7 @@ from byohpo.strategies.pbt import PopulationBasedTraining
 from byohpo.strategies.random_search import RandomSearch
 from byohpo.strategies.replayed import ReplayedStrategy
 from byohpo.strategies.sagemaker_tuner import SageMakerTuner
+from byohpo.strategies.snapshots import SNAPSHOT_FORMAT
 from byohpo.strategies.suggestion import Suggestion
 from byohpo.strategies.swarm import ParticleSwarm
 from byohpo.strategies.user import UserStrategy, is_user_strategy

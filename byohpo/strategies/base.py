@@ -34,9 +34,7 @@ from typing import Any, ClassVar
 from byohpo.errors import StrategyError
 from byohpo.objectives import Objective, objective_values
 from byohpo.space import Config, SearchSpace, configuration_key
-
-SNAPSHOT_FORMAT = 1
-"""Version of the JSON written by :meth:`Strategy.snapshot`; bumped on incompatible change."""
+from byohpo.strategies.snapshots import check_same
 
 
 @dataclass(frozen=True)
@@ -162,8 +160,6 @@ class Strategy(ABC):
 
     def _check_snapshot(self, state: Mapping[str, Any]) -> None:
         """Refuse a snapshot of another space or objectives; adopt the options it records."""
-        from byohpo.strategies.snapshots import check_same
-
         check_same(
             "search space",
             state["space"],

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from byohpo.errors import StrategyError
-from byohpo.strategies.base import SNAPSHOT_FORMAT
+
+SNAPSHOT_FORMAT = 1
+"""Version of the JSON written by :meth:`Strategy.snapshot`; bumped on incompatible change."""
 
 
 def header(strategy: str) -> dict[str, Any]:

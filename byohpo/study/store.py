@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from byohpo.study.events import FORMAT_VERSION, Event, as_event, encode
@@ -31,7 +32,27 @@ from byohpo.study.reading import Damage, Reading
 from byohpo.study.s3_log import S3EventLog
 from byohpo.study.state import StudyLog, TrialRecord, apply, replay
 
+DEFAULT_STUDIES_DIR = "byohpo-studies"
+
+
+def studies_dir() -> Path:
+    """Where studies are kept by default: ``$BYOHPO_STUDIES`` or ``./byohpo-studies``."""
+    return Path(os.environ.get("BYOHPO_STUDIES", DEFAULT_STUDIES_DIR))
+
+
+def study_location(study: str | os.PathLike[str]) -> str:
+    """A study's store: an ``s3://`` prefix, a directory with a log, or a name in studies_dir()."""
+    text = str(study)
+    if text.startswith("s3://"):
+        return text
+    path = Path(text)
+    if (path / "events.jsonl").exists() or os.sep in text or text.startswith("."):
+        return str(path)
+    return str(studies_dir() / text)
+
+
 __all__ = [
+    "DEFAULT_STUDIES_DIR",
     "FORMAT_VERSION",
     "LOG_NAME",
     "Damage",
@@ -45,6 +66,8 @@ __all__ = [
     "apply",
     "open_log",
     "replay",
+    "studies_dir",
+    "study_location",
 ]
 
 

@@ -29,7 +29,10 @@ from byohpo.study.specification import MODES as MODES
 from byohpo.study.specification import STUDY_FORMAT as STUDY_FORMAT
 from byohpo.study.specification import STUDY_NAME as STUDY_NAME
 from byohpo.study.specification import StudySpecification
+from byohpo.study.store import DEFAULT_STUDIES_DIR as DEFAULT_STUDIES_DIR
 from byohpo.study.store import EventLog, Store, StudyLog
+from byohpo.study.store import studies_dir as studies_dir
+from byohpo.study.store import study_location as study_location
 
 if TYPE_CHECKING:
     from byohpo.clock import Clock
@@ -37,24 +40,6 @@ if TYPE_CHECKING:
     from byohpo.results import StudyResult
     from byohpo.strategies.base import Strategy
     from byohpo.study.events import WarmStarted
-
-DEFAULT_STUDIES_DIR = "byohpo-studies"
-
-
-def studies_dir() -> Path:
-    """Where studies are kept by default: ``$BYOHPO_STUDIES`` or ``./byohpo-studies``."""
-    return Path(os.environ.get("BYOHPO_STUDIES", DEFAULT_STUDIES_DIR))
-
-
-def study_location(study: str | os.PathLike[str]) -> str:
-    """A study's store: an ``s3://`` prefix, a directory with a log, or a name in studies_dir()."""
-    text = str(study)
-    if text.startswith("s3://"):
-        return text
-    path = Path(text)
-    if (path / "events.jsonl").exists() or os.sep in text or text.startswith("."):
-        return str(path)
-    return str(studies_dir() / text)
 
 
 class Tuner:

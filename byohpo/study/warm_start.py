@@ -29,7 +29,7 @@ from byohpo.parameters import format_value
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace, Static
 from byohpo.strategies.base import PriorTrial
 from byohpo.study.events import WarmStarted
-from byohpo.study.store import Store, StudyLog
+from byohpo.study.store import Store, StudyLog, study_location
 from byohpo.trial import TrialStatus
 
 if TYPE_CHECKING:
@@ -168,8 +168,6 @@ class _Found:
 
 
 def _study(source: WarmStartSource) -> _Found | None:
-    from byohpo.study.tuner import study_location
-
     location = study_location(source.name)
     if not location.startswith("s3://") and not os.path.exists(location):
         return None
@@ -260,8 +258,6 @@ def _find(source: WarmStartSource, backend: Backend) -> _Found:
     if found is None and source.kind in (None, SourceKind.TUNING_JOB) and not address:
         found = _tuning_job(source, backend)
     if found is None:
-        from byohpo.study.tuner import study_location
-
         what = {
             None: "an earlier study or a SageMaker tuning job",
             SourceKind.STUDY: "an earlier study",
