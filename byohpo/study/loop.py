@@ -119,6 +119,7 @@ class StudyLoop(Launcher, Promoter):
         self._members: dict[int, list[int]] = {}  # generation -> trials with a job
         self._jobs = 0  # trials with a job of their own
         self._duplicates = 0
+        self._objective_printed = False  # once a job printed it, the check never fires again
         self.tally = Tally(objectives[0], instance_type, instance_count, region, prices)
         self.stop_reason: str | None = None
         self._fresh_from = 0  # failures before a resume were already judged
@@ -217,7 +218,7 @@ class StudyLoop(Launcher, Promoter):
                 self.early_stopping.check(self.in_flight, self.trials, self._started)
             self._tell()
             self._check_failures()
-            check_objective_printed(
+            self._objective_printed = self._objective_printed or check_objective_printed(
                 self.trials.values(),
                 self.objectives,
                 getattr(getattr(self.backend, "job", None), "metric_definitions", {}),

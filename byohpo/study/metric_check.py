@@ -39,11 +39,17 @@ def check_objective_printed(
     max_jobs: int,
     last_log_lines: Callable[[str], list[str]] | None,
     stop_jobs: Callable[[], None],
-) -> None:
-    """Raise :class:`StudyStopped` when the first completed jobs never printed the objective."""
+) -> bool:
+    """Raise :class:`StudyStopped` when the first completed jobs never printed the objective.
+
+    Returns whether the question is settled (a job printed it): the loop then stops asking,
+    which spares it a pass over every trial at every poll of a long study.
+    """
     silent = completed_without_objective(trials, objectives)
-    if silent is None or len(silent) < min(FIRST_COMPLETED, max_jobs):
-        return
+    if silent is None:
+        return True
+    if len(silent) < min(FIRST_COMPLETED, max_jobs):
+        return False
     stop_jobs()
     example = silent[-1]
     missing = [o.metric for o in objectives if o.metric not in example.metrics]
