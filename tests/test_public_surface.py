@@ -72,3 +72,19 @@ def test_top_level_names_are_the_documented_entry_points() -> None:
         if n not in {"errors", "stopping", "strategies"} and not re.search(rf"\b{n}\b", readme)
     ]
     assert not undocumented, f"public names the README never mentions: {undocumented}"
+
+
+def test_an_installed_byohpo_has_every_package() -> None:
+    # A wheel holds only the packages pyproject.toml lists; one left out imports in a checkout
+    # and fails in a pipeline step's container that installed byohpo from the wheel.
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    on_disk = {"byohpo"} | {
+        "byohpo." + ".".join(p.parent.relative_to(ROOT / "byohpo").parts)
+        for p in (ROOT / "byohpo").rglob("__init__.py")
+        if p.parent != ROOT / "byohpo"
+    }
+    assert on_disk <= listed, f"packages a wheel would leave out: {sorted(on_disk - listed)}"
