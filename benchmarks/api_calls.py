@@ -34,7 +34,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from byohpo.fake import FakeSageMaker
-from byohpo.fake.aws import FakeAWS
+from byohpo.fake._aws import FakeAWS
 from byohpo.job import TrainingJob
 from byohpo.trial import LaunchRequest
 

@@ -56,7 +56,7 @@ from benchmarks.problems import DURATIONS, scale, simulated
 from benchmarks.strategy_quality import RESULTS, quartiles
 from benchmarks.time_to_result import steady_utilization
 from byohpo.simulator import FunctionProblem, Problem, Simulator
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 
 PARALLEL = 8
 SIGMA = 0.5

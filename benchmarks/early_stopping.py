@@ -56,7 +56,7 @@ from typing import Any
 import byohpo
 from benchmarks.problems import DIGITS_DURATION_SCALE, DIGITS_METRIC, digits_table
 from byohpo.simulator import StartupModel
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 
 RESULTS = Path(__file__).parent / "results"
 EPOCHS = 30

@@ -34,8 +34,8 @@ from typing import Any
 
 import byohpo
 from byohpo.simulator import Simulator
-from byohpo.simulator.events import EventDelivery
-from byohpo.study.store import MemoryEventLog
+from byohpo.simulator._events import EventDelivery
+from byohpo.study._store import MemoryEventLog
 from byohpo.trial import JobState
 
 RESULTS = Path(__file__).resolve().parent / "results"

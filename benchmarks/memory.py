@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 
 import byohpo
 from byohpo.space import Config
-from byohpo.strategies.base import Strategy
+from byohpo.strategies._base import Strategy
 
 METRIC = "validation:accuracy"
 SPACE = byohpo.SearchSpace(

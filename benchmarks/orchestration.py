@@ -11,7 +11,7 @@ process (so its peak memory is its own), on:
 - **simulator**: :class:`byohpo.Simulator`, jobs of a median 10 minutes
   (log-normal, sigma 0.5) after SageMaker's start-up of about 2 minutes,
   polled as on SageMaker (every 5 s or more); the store in memory
-  (:class:`byohpo.study.store.MemoryEventLog`).
+  (:class:`byohpo.study._store.MemoryEventLog`).
 - **simulator, disk store**: the same with the study's store on disk, up to
   1,000 jobs, to show what fsync'd appends cost.
 
@@ -42,7 +42,7 @@ from typing import Any
 
 import byohpo
 from benchmarks.strategy_quality import RESULTS, write_csv
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 
 METRIC = "validation:accuracy"
 SPACE = byohpo.SearchSpace(

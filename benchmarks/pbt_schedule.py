@@ -43,7 +43,7 @@ from typing import Any
 
 import byohpo
 from byohpo.simulator import JobContext, Outcome, Simulator, StartupModel
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 
 METRIC = "validation:accuracy"
 EPOCHS = 20

@@ -22,7 +22,7 @@ from typing import Any
 
 from byohpo.objectives import Objective
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace, Static
-from byohpo.strategies.nevergrad_optimizer import nevergrad_parametrization
+from byohpo.strategies._nevergrad_optimizer import nevergrad_parametrization
 
 OPTUNA_SAMPLERS = ("tpe", "cmaes", "nsga2")
 NEVERGRAD_OPTIMIZERS = ("NGOpt", "DE", "CMA")

@@ -3,7 +3,7 @@
 For jobs of 5 minutes, of 1 hour, and log-normal around 20 minutes (sigma
 0.5), each at 4, 20 and 100 in parallel (10 jobs per slot), a random-search
 study (``mode="async"``) runs on :class:`byohpo.Simulator` whose account
-throttles at SageMaker's rates (:data:`byohpo.backends.rates.SAGEMAKER_RATES`)
+throttles at SageMaker's rates (:data:`byohpo.backends._rates.SAGEMAKER_RATES`)
 and answers each request after 0.1 s. Measured per scenario:
 
 - requests per job by API (CreateTrainingJob, ListTrainingJobs pages,
@@ -41,10 +41,10 @@ from botocore.exceptions import ClientError
 
 import byohpo
 from benchmarks.strategy_quality import RESULTS
-from byohpo.backends.base import study_prefix
+from byohpo.backends._base import study_prefix
 from byohpo.simulator import AccountLimits, JobContext, Outcome
-from byohpo.study.events import ResultRecorded
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._events import ResultRecorded
+from byohpo.study._store import MemoryEventLog
 from byohpo.trial import JobState, LaunchRequest
 
 METRIC = "validation:accuracy"

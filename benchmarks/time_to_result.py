@@ -48,7 +48,7 @@ import byohpo
 from benchmarks.problems import DIGITS_METRIC, DIGITS_SPACE, digits_table
 from benchmarks.strategy_quality import RESULTS, quartiles, write_csv
 from byohpo.simulator import FunctionProblem, Problem, SimulatedJob, Simulator, SpotMarket
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 
 PARALLEL = 8
 TARGET = 0.97

@@ -10,7 +10,7 @@ earlier trials are not paid again, and the best value is that of the new jobs.
 
 A second scenario, **changed space**, warm-starts from an earlier study whose
 ranges were twice as wide on every continuous parameter: the trials outside
-the new ranges are left out (``byohpo.study.warm_start.fit_to_space``), the
+the new ranges are left out (``byohpo.study._warm_start.fit_to_space``), the
 others are told.
 
 Regret is normalized as in ``benchmarks/strategy_quality.py`` (0: the optimum,
@@ -38,7 +38,7 @@ from byohpo.objectives import Objective
 from byohpo.parameters import Continuous
 from byohpo.space import Config, SearchSpace
 from byohpo.strategies import PriorTrial, make_strategy
-from byohpo.study.warm_start import fit_to_space
+from byohpo.study._warm_start import fit_to_space
 
 BATCH = 4
 EARLY = 10

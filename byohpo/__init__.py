@@ -19,32 +19,32 @@ _EXPORTS: dict[str, str] = {
     "Categorical": "byohpo.space",
     "Objective": "byohpo.objectives",
     "TrainingJob": "byohpo.job",
-    "SageMakerBackend": "byohpo.backends.sagemaker",
+    "SageMakerBackend": "byohpo.backends._sagemaker",
     "FakeSageMaker": "byohpo.fake",
     "Simulator": "byohpo.simulator",
-    "Tuner": "byohpo.study.tuner",
+    "Tuner": "byohpo.study._tuner",
     "StudyResult": "byohpo.results",
     "JobStatus": "byohpo.trial",
-    "Suggestion": "byohpo.strategies.suggestion",
-    "HyperparameterTuner": "byohpo.sdk.tuner",
-    "MemoryEventLog": "byohpo.study.store",
+    "Suggestion": "byohpo.strategies._suggestion",
+    "HyperparameterTuner": "byohpo.sdk._tuner",
+    "MemoryEventLog": "byohpo.study._store",
 }
 
 __all__ = [*sorted(_EXPORTS), "errors", "stopping", "strategies"]
 
 if TYPE_CHECKING:
     from byohpo import errors, stopping, strategies
-    from byohpo.backends.sagemaker import SageMakerBackend
+    from byohpo.backends._sagemaker import SageMakerBackend
     from byohpo.fake import FakeSageMaker
     from byohpo.job import TrainingJob
     from byohpo.objectives import Objective
     from byohpo.results import StudyResult
-    from byohpo.sdk.tuner import HyperparameterTuner
+    from byohpo.sdk._tuner import HyperparameterTuner
     from byohpo.simulator import Simulator
     from byohpo.space import Categorical, Continuous, Integer, SearchSpace, Static
-    from byohpo.strategies.suggestion import Suggestion
-    from byohpo.study.store import MemoryEventLog
-    from byohpo.study.tuner import Tuner
+    from byohpo.strategies._suggestion import Suggestion
+    from byohpo.study._store import MemoryEventLog
+    from byohpo.study._tuner import Tuner
     from byohpo.trial import JobStatus
 
 

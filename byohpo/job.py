@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from byohpo import job_checks as checks
+from byohpo import _job_checks as checks
 from byohpo.errors import JobDefinitionError
-from byohpo.sdk.conversion import metric_definitions_from_sdk, tags_from_sdk
+from byohpo.sdk._conversion import metric_definitions_from_sdk, tags_from_sdk
 from byohpo.space import Value, format_value
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
@@ -309,7 +309,7 @@ class TrainingJob:
         are. v2 estimators get their data at ``fit()``, so pass ``inputs``
         (channel -> S3 URI) here. ``overrides`` replace any converted field.
         """
-        from byohpo.sdk.conversion import fields_from_sdk
+        from byohpo.sdk._conversion import fields_from_sdk
 
         converted = fields_from_sdk(estimator)
         if inputs is not None:

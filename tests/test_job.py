@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from byohpo._images import training_image
 from byohpo.errors import JobDefinitionError, MissingExtraError
-from byohpo.images import training_image
 from byohpo.job import TrainingJob
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"

@@ -97,7 +97,7 @@ def test_the_lineage_plot_takes_chosen_parameters_and_refuses_unknown_ones(
 
 def test_the_report_of_a_study_with_warm_started_trials_shows_the_lineages() -> None:
     pytest.importorskip("matplotlib")
-    from byohpo.results.report import render_report
+    from byohpo.results._report import render_report
 
     events = pbt_study()
     assert 'alt="Lineages"' not in render_report(StudyResult.from_events(events))

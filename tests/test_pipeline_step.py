@@ -13,20 +13,20 @@ import boto3
 import pandas as pd
 import pytest
 
-from byohpo.backends.sagemaker import SageMakerBackend
+from byohpo._study_file import load_study_file
+from byohpo.backends._sagemaker import SageMakerBackend
 from byohpo.cli import main
 from byohpo.errors import StudyFileError
 from byohpo.fake import FakeSageMaker
-from byohpo.pipeline.definition import PipelineSettings, study_store
-from byohpo.pipeline.deploy import (
+from byohpo.pipeline._definition import PipelineSettings, study_store
+from byohpo.pipeline._deploy import (
     pipeline_request,
     schedule_request,
     step_study_text,
 )
-from byohpo.pipeline.step import best_summary, export_results, run_step
-from byohpo.pipeline.study_toml import dump_study
+from byohpo.pipeline._step import best_summary, export_results, run_step
+from byohpo.pipeline._study_toml import dump_study
 from byohpo.results import StudyResult
-from byohpo.study_file import load_study_file
 from tests.pipeline_study import accuracy, upload_study, write_study
 from tests.test_results import two_objective_study
 
@@ -128,7 +128,7 @@ def test_byohpo_pipeline_step_and_byohpo_run_read_the_study_from_s3(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the commands make the production backend, which the active fake answers
-    monkeypatch.setattr("byohpo.backends.sagemaker.SageMakerBackend", QuickSageMakerBackend)
+    monkeypatch.setattr("byohpo.backends._sagemaker.SageMakerBackend", QuickSageMakerBackend)
     study = write_study(tmp_path)
     settings = upload_study(study, boto3.client("s3"))
     store = study_store(study, settings)

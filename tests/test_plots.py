@@ -13,7 +13,7 @@ import pytest
 
 from byohpo.errors import MissingExtraError, UserError
 from byohpo.results import StudyResult
-from byohpo.results.plots import plot_parameters, plot_pareto, plot_progress
+from byohpo.results._plots import plot_parameters, plot_pareto, plot_progress
 from byohpo.space import Categorical, Continuous, SearchSpace
 from tests.test_results import (
     METRIC,
@@ -221,7 +221,7 @@ def test_plotting_touches_no_global_matplotlib_state() -> None:
 
 
 def test_a_lineage_plot_of_a_study_without_lineages_says_so() -> None:
-    from byohpo.results.plots import plot_lineage
+    from byohpo.results._plots import plot_lineage
 
     events = digits_study()
     for event in events:

@@ -88,3 +88,18 @@ def test_an_installed_byohpo_has_every_package() -> None:
         if p.parent != ROOT / "byohpo"
     }
     assert on_disk <= listed, f"packages a wheel would leave out: {sorted(on_disk - listed)}"
+
+
+SHARED_TYPES = {"errors", "space", "parameters", "objectives", "job", "trial"}
+
+
+def test_modules_inside_the_packages_are_private() -> None:
+    # A package's __init__ is its public face; what a user may import by module path is only the
+    # package and the types every layer shares. Everything else may move without notice.
+    public = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "byohpo").rglob("*.py")
+        if not p.name.startswith("_")
+        and not (p.parent == ROOT / "byohpo" and p.stem in SHARED_TYPES)
+    ]
+    assert not public, f"modules with public names outside the packages' faces: {public}"

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from byohpo.results import StudyResult
-from byohpo.results.importance import importance
-from byohpo.results.report import render_report, write_report
+from byohpo.results._importance import importance
+from byohpo.results._report import render_report, write_report
 from tests.test_results import config, digits_study, job, study_event, two_objective_study
 
 VOID = {"meta", "img", "br", "hr", "link", "input", "col"}

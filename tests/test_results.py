@@ -18,7 +18,7 @@ import byohpo
 from byohpo.errors import ByohpoError, StoreError
 from byohpo.results import NoCompletedTrialError, StudyResult, pareto_mask
 from byohpo.space import Categorical, Continuous, Integer, SearchSpace, Static
-from byohpo.study.store import Store
+from byohpo.study._store import Store
 
 METRIC = "validation:accuracy"
 SPACE = SearchSpace(

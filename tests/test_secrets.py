@@ -9,12 +9,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from byohpo._redaction import REDACTED, is_secret
 from byohpo.cli import main
 from byohpo.errors import UserError
 from byohpo.fake import FakeSageMaker
-from byohpo.pipeline.step import export_results
-from byohpo.redaction import REDACTED, is_secret
-from byohpo.study.tuner import Tuner
+from byohpo.pipeline._step import export_results
+from byohpo.study._tuner import Tuner
 from tests.pipeline_study import write_study
 
 PROCESS_SECRETS = {

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import byohpo
-from byohpo.clock import VIRTUAL_EPOCH, VirtualClock
+from byohpo._clock import VIRTUAL_EPOCH, VirtualClock
 from byohpo.errors import UserError
 from byohpo.simulator import (
     FunctionProblem,
@@ -23,7 +23,7 @@ from byohpo.simulator import (
     StartupModel,
     TableProblem,
 )
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 from byohpo.trial import JobStatus, LaunchRequest
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"

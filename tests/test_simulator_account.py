@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 import byohpo
-from byohpo.backends.rates import Rate, RequestRates
+from byohpo.backends._rates import Rate, RequestRates
 from byohpo.errors import CapacityError, UserError
 from byohpo.simulator import AccountLimits, JobContext, Outcome, Simulator
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 from byohpo.trial import LaunchRequest
 
 METRIC = "validation:accuracy"

@@ -10,8 +10,8 @@ import pytest
 import byohpo
 from byohpo.errors import UserError
 from byohpo.simulator import Simulator, StartupModel
-from byohpo.simulator.events import EventDelivery
-from byohpo.study.store import MemoryEventLog
+from byohpo.simulator._events import EventDelivery
+from byohpo.study._store import MemoryEventLog
 from byohpo.trial import JobState
 from tests.test_simulator import METRIC, SPACE, accuracy, template
 

@@ -9,10 +9,10 @@ import boto3
 import pytest
 
 from byohpo.errors import ConcurrentWriterError, NewerLogError
-from byohpo.study import s3_log
-from byohpo.study.events import ResultRecorded, TrialsAsked
-from byohpo.study.s3_log import S3EventLog
-from byohpo.study.store import LocalEventLog, Store, replay
+from byohpo.study import _s3_log as s3_log
+from byohpo.study._events import ResultRecorded, TrialsAsked
+from byohpo.study._s3_log import S3EventLog
+from byohpo.study._store import LocalEventLog, Store, replay
 
 from .study.events_for_tests import one_trial, spec, study
 

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from byohpo.cli.main import main
+from byohpo.cli._main import main
 
 sys.exit(main())

@@ -1,14 +1,14 @@
 """A dry run of a study: the SageMaker backend against a fake AWS.
 
 :class:`FakeSageMaker` is the backend to hand to the tuner for a dry run. It
-owns a :class:`~byohpo.fake.aws.FakeAWS`: moto answers S3, CloudWatch Logs,
+owns a :class:`~byohpo.fake._aws.FakeAWS`: moto answers S3, CloudWatch Logs,
 IAM and STS, and byohpo's own training-job service answers SageMaker, running
 each job's entry point locally as the framework container would. The backend
-is the production one (:class:`~byohpo.backends.sagemaker.SageMakerBackend`)
+is the production one (:class:`~byohpo.backends._sagemaker.SageMakerBackend`)
 talking boto3 to the fake, so a dry run exercises the same code as a cloud run.
 
 The fake lives in this process by default. With ``service=DIR`` it lives in a
-background process of its own (:mod:`byohpo.fake.service`), which outlives
+background process of its own (:mod:`byohpo.fake._service`), which outlives
 this one as SageMaker outlives a crashed orchestrator: its jobs keep running,
 and a later process (``byohpo resume``) finds them again from ``DIR``.
 
@@ -25,13 +25,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from byohpo.backends.retry import RetryPolicy
-from byohpo.backends.sagemaker import SageMakerBackend
+from byohpo._images import training_image
+from byohpo._job_checks import bucket_of
+from byohpo.backends._retry import RetryPolicy
+from byohpo.backends._sagemaker import SageMakerBackend
 from byohpo.errors import MissingExtraError, UserError
-from byohpo.fake.events import queue_url
-from byohpo.fake.fault_settings import faults_to_json
-from byohpo.fake.faults import FailureKind, Faults
-from byohpo.fake.service_client import (
+from byohpo.fake._events import queue_url
+from byohpo.fake._fault_settings import faults_to_json
+from byohpo.fake._faults import FailureKind, Faults
+from byohpo.fake._service_client import (
     DEFAULT_IDLE_TIMEOUT,
     ServiceEnvironment,
     ServiceStart,
@@ -39,15 +41,13 @@ from byohpo.fake.service_client import (
     start_service,
     stop_service,
 )
-from byohpo.images import training_image
 from byohpo.job import TrainingJob
-from byohpo.job_checks import bucket_of
 from byohpo.trial import JobPlace
 
 if TYPE_CHECKING:
     import boto3
 
-    from byohpo.fake.aws import FakeAWS
+    from byohpo.fake._aws import FakeAWS
 
 __all__ = ["FailureKind", "FakeSageMaker", "Faults", "find_service", "stop_service"]
 
@@ -82,7 +82,7 @@ INPUTS_FILE = "inputs.json"
 class FakeSageMaker(SageMakerBackend):
     """The SageMaker backend on a fake AWS: a dry run needs no account and no setup.
 
-    This is :class:`~byohpo.backends.sagemaker.SageMakerBackend`, unchanged, given a
+    This is :class:`~byohpo.backends._sagemaker.SageMakerBackend`, unchanged, given a
     boto3 session (:meth:`session`) whose clients talk to a fake AWS that this object
     runs: in this process, or in a background service. Use it as a context manager, so
     that every boto3 client created inside the block talks to the fake (as with moto's
@@ -109,10 +109,10 @@ class FakeSageMaker(SageMakerBackend):
     - polling is not rate-limited and may be frequent (``min_poll_interval`` 0.2 s), since
       the fake's jobs take seconds.
 
-    ``aws_options`` go to :class:`~byohpo.fake.aws.FakeAWS`: ``python`` (the interpreter
+    ``aws_options`` go to :class:`~byohpo.fake._aws.FakeAWS`: ``python`` (the interpreter
     that runs scripts), ``max_concurrent_jobs``, ``startup_seconds``, ``instant`` and
     ``metrics_fn`` (no script runs; the metrics come from the function),
-    ``instant_training_seconds``, ``faults`` (:class:`~byohpo.fake.faults.Faults`:
+    ``instant_training_seconds``, ``faults`` (:class:`~byohpo.fake._faults.Faults`:
     throttling, capacity errors, failing jobs, ...), ``instance_quota``, ``work_dir``, ...
 
     ``events=True``: status by events, as with the real service and
@@ -122,7 +122,7 @@ class FakeSageMaker(SageMakerBackend):
     ``safety_net_seconds``, 10 minutes by default).
 
     ``service=DIR`` puts the fake AWS in a background process instead (found in, or
-    started for, the state directory ``DIR``; see :mod:`byohpo.fake.service_client`).
+    started for, the state directory ``DIR``; see :mod:`byohpo.fake._service_client`).
     Clients then reach it through ``AWS_ENDPOINT_URL`` while the fake is started here.
     Stopping this backend leaves the service and its jobs running: it ends by itself after
     ``service_idle_timeout`` seconds with no job running and no request (0: never), or with
@@ -183,7 +183,7 @@ class FakeSageMaker(SageMakerBackend):
         if self.service_dir is not None:
             return
         try:
-            from byohpo.fake.aws import FakeAWS
+            from byohpo.fake._aws import FakeAWS
         except ImportError as exc:  # pragma: no cover - boto3 is a core dependency
             raise MissingExtraError("moto", "fake", "The fake SageMaker (dry runs)") from exc
         self._aws = FakeAWS(region=region, events=events, **aws_options)

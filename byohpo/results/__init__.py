@@ -1,19 +1,19 @@
 """A study's results: the one place that builds DataFrames from a study's record.
 
-- :mod:`~byohpo.results.study_result`: :class:`StudyResult`, the one object users hold;
-- :mod:`~byohpo.results.trials_table`: the trials table, its columns and types;
-- :mod:`~byohpo.results.pareto`, :mod:`~byohpo.results.generations`,
-  :mod:`~byohpo.results.summary`: the best trials, generations and lineages, summaries;
-- :mod:`~byohpo.results.learning_curves`: curves and early stops as tables;
-- :mod:`~byohpo.results.importance`: hyperparameter importance;
-- :mod:`~byohpo.results.plots`: figures (the ``plots`` extra);
-- :mod:`~byohpo.results.report` and :mod:`~byohpo.results.report_sections`: the HTML report.
+- :mod:`~byohpo.results._study_result`: :class:`StudyResult`, the one object users hold;
+- :mod:`~byohpo.results._trials_table`: the trials table, its columns and types;
+- :mod:`~byohpo.results._pareto`, :mod:`~byohpo.results._generations`,
+  :mod:`~byohpo.results._summary`: the best trials, generations and lineages, summaries;
+- :mod:`~byohpo.results._learning_curves`: curves and early stops as tables;
+- :mod:`~byohpo.results._importance`: hyperparameter importance;
+- :mod:`~byohpo.results._plots`: figures (the ``plots`` extra);
+- :mod:`~byohpo.results._report` and :mod:`~byohpo.results._report_sections`: the HTML report.
 """
 
 from __future__ import annotations
 
 from byohpo.errors import NoCompletedTrialError
-from byohpo.results.pareto import pareto_mask
-from byohpo.results.study_result import StudyResult
+from byohpo.results._pareto import pareto_mask
+from byohpo.results._study_result import StudyResult
 
 __all__ = ["NoCompletedTrialError", "StudyResult", "pareto_mask"]

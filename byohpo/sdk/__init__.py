@@ -1,10 +1,10 @@
 """For people coming from the SageMaker Python SDK.
 
-- :mod:`byohpo.sdk.conversion`: an SDK ``Estimator`` (v2) or ``ModelTrainer`` (v3), its
+- :mod:`byohpo.sdk._conversion`: an SDK ``Estimator`` (v2) or ``ModelTrainer`` (v3), its
   metric definitions and tags, read as byohpo's values (no SDK import needed);
-- :mod:`byohpo.sdk.tuner`: :class:`~byohpo.sdk.tuner.HyperparameterTuner`, the SDK's tuner
+- :mod:`byohpo.sdk._tuner`: :class:`~byohpo.sdk._tuner.HyperparameterTuner`, the SDK's tuner
   with byohpo behind it (``from byohpo import HyperparameterTuner`` is the switch);
-- :mod:`byohpo.sdk.analytics`: its ``analytics().dataframe()``.
+- :mod:`byohpo.sdk._analytics`: its ``analytics().dataframe()``.
 
 Nothing here is imported by ``import byohpo``; the tuner is imported when first named.
 """
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["HyperparameterTuner", "default_backend"]
 
 if TYPE_CHECKING:
-    from byohpo.sdk.tuner import HyperparameterTuner, default_backend
+    from byohpo.sdk._tuner import HyperparameterTuner, default_backend
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, because byohpo.job reads SDK objects through byohpo.sdk.conversion.
+    # Lazy, because byohpo.job reads SDK objects through byohpo.sdk._conversion.
     if name not in __all__:
         raise AttributeError(f"module 'byohpo.sdk' has no attribute {name!r}")
-    return getattr(importlib.import_module("byohpo.sdk.tuner"), name)
+    return getattr(importlib.import_module("byohpo.sdk._tuner"), name)

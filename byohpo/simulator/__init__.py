@@ -15,15 +15,15 @@ tuner, strategies and store as on SageMaker::
 
 from __future__ import annotations
 
-from byohpo.clock import VirtualClock
-from byohpo.simulator.backend import Simulator
-from byohpo.simulator.curves import CurveProblem
-from byohpo.simulator.jobs import SimulatedJob
-from byohpo.simulator.latency import SpotMarket, StartupModel
-from byohpo.simulator.limits import AccountLimits
-from byohpo.simulator.problems import FunctionProblem, JobContext, Outcome, Problem
-from byohpo.simulator.table import TableProblem
-from byohpo.simulator.usage import Usage
+from byohpo._clock import VirtualClock
+from byohpo.simulator._backend import Simulator
+from byohpo.simulator._curves import CurveProblem
+from byohpo.simulator._jobs import SimulatedJob
+from byohpo.simulator._latency import SpotMarket, StartupModel
+from byohpo.simulator._limits import AccountLimits
+from byohpo.simulator._problems import FunctionProblem, JobContext, Outcome, Problem
+from byohpo.simulator._table import TableProblem
+from byohpo.simulator._usage import Usage
 
 __all__ = [
     "AccountLimits",

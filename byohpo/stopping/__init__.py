@@ -4,7 +4,7 @@
 study file ``early_stopping = "asha"`` in ``[study]`` with the rule's options
 in an ``[early_stopping]`` table. A rule sees one :class:`CurvePoint` of a
 running trial at a time and answers continue or stop (see
-:mod:`byohpo.stopping.base` for a rule of your own).
+:mod:`byohpo.stopping._base` for a rule of your own).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from byohpo.errors import UserError
-from byohpo.stopping.asha import ASHARule, HyperbandRule
-from byohpo.stopping.base import CurvePoint, Decision, StoppingRule, as_decision
-from byohpo.stopping.median import MedianRule
-from byohpo.stopping.promotion import Promotion
+from byohpo.stopping._asha import ASHARule, HyperbandRule
+from byohpo.stopping._base import CurvePoint, Decision, StoppingRule, as_decision
+from byohpo.stopping._median import MedianRule
+from byohpo.stopping._promotion import Promotion
 
 __all__ = [
     "RULES",

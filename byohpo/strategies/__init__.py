@@ -36,28 +36,28 @@ from types import MappingProxyType
 from typing import Any
 
 from byohpo.errors import StrategyError
-from byohpo.strategies.annealing import SimulatedAnnealing
-from byohpo.strategies.automatic import AutoStrategy
-from byohpo.strategies.base import PriorTrial, Strategy
-from byohpo.strategies.bayesian import BayesianOptimization
-from byohpo.strategies.evolution_strategy import EvolutionStrategy
-from byohpo.strategies.evolutionary import EvolutionaryStrategy
-from byohpo.strategies.genetic import (
+from byohpo.strategies._annealing import SimulatedAnnealing
+from byohpo.strategies._automatic import AutoStrategy
+from byohpo.strategies._base import PriorTrial, Strategy
+from byohpo.strategies._bayesian import BayesianOptimization
+from byohpo.strategies._evolution_strategy import EvolutionStrategy
+from byohpo.strategies._evolutionary import EvolutionaryStrategy
+from byohpo.strategies._genetic import (
     DifferentialEvolution,
     EstimationOfDistribution,
     GeneticAlgorithm,
 )
-from byohpo.strategies.multiobjective import NSGA2, PAES, ParetoPoint, ParetoStrategy
-from byohpo.strategies.nevergrad_optimizer import NevergradOptimizer
-from byohpo.strategies.optuna_sampler import OptunaSampler
-from byohpo.strategies.pbt import PopulationBasedTraining
-from byohpo.strategies.random_search import RandomSearch
-from byohpo.strategies.replayed import ReplayedStrategy
-from byohpo.strategies.sagemaker_tuner import SageMakerTuner
-from byohpo.strategies.snapshots import SNAPSHOT_FORMAT
-from byohpo.strategies.suggestion import Suggestion
-from byohpo.strategies.swarm import ParticleSwarm
-from byohpo.strategies.user import UserStrategy, is_user_strategy
+from byohpo.strategies._multiobjective import NSGA2, PAES, ParetoPoint, ParetoStrategy
+from byohpo.strategies._nevergrad_optimizer import NevergradOptimizer
+from byohpo.strategies._optuna_sampler import OptunaSampler
+from byohpo.strategies._pbt import PopulationBasedTraining
+from byohpo.strategies._random_search import RandomSearch
+from byohpo.strategies._replayed import ReplayedStrategy
+from byohpo.strategies._sagemaker_tuner import SageMakerTuner
+from byohpo.strategies._snapshots import SNAPSHOT_FORMAT
+from byohpo.strategies._suggestion import Suggestion
+from byohpo.strategies._swarm import ParticleSwarm
+from byohpo.strategies._user import UserStrategy, is_user_strategy
 
 __all__ = [
     "NSGA2",

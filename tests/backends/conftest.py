@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from byohpo.backends.base import Backend
-from byohpo.backends.retry import RetryPolicy
-from byohpo.backends.sagemaker import SageMakerBackend
+from byohpo.backends._base import Backend
+from byohpo.backends._retry import RetryPolicy
+from byohpo.backends._sagemaker import SageMakerBackend
 from byohpo.job import TrainingJob
 from byohpo.simulator import JobContext, Outcome, Simulator
 from byohpo.trial import JobState

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import byohpo
-from byohpo.backends.base import (
+from byohpo.backends._base import (
     Backend,
     CopiesCheckpoints,
     ReadsCurves,
@@ -20,7 +20,7 @@ from byohpo.backends.base import (
 from byohpo.errors import BackendCapabilityError, UserError
 from byohpo.job import TrainingJob
 from byohpo.simulator import Simulator, StartupModel
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 from byohpo.trial import JobState, LaunchRequest
 
 METRIC = "validation:accuracy"

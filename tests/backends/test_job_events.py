@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from byohpo.backends.job_events import (
+from byohpo.backends._job_events import (
     EVENT_SOURCE,
     MIN_SAFETY_NET_SECONDS,
     TRAINING_JOB_STATE_CHANGE,
@@ -19,7 +19,7 @@ from byohpo.backends.job_events import (
     parse_event,
     rule_pattern,
 )
-from byohpo.backends.sagemaker import SageMakerBackend
+from byohpo.backends._sagemaker import SageMakerBackend
 from byohpo.errors import UserError
 from byohpo.trial import JobStatus
 

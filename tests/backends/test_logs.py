@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from byohpo.backends.logs import LOG_GROUP, CurveReader, MetricParser
-from byohpo.backends.retry import RetryingCaller
+from byohpo.backends._logs import LOG_GROUP, CurveReader, MetricParser
+from byohpo.backends._retry import RetryingCaller
 
 moto = pytest.importorskip("moto")
 

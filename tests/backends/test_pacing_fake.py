@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from byohpo.backends.rates import Rate, RequestPacer, RequestRates
-from byohpo.clock import VirtualClock
+from byohpo._clock import VirtualClock
+from byohpo.backends._rates import Rate, RequestPacer, RequestRates
 from byohpo.trial import LaunchRequest
 
 from .conftest import FAST_RETRIES, script_job, write_script

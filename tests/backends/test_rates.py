@@ -7,14 +7,14 @@ import itertools
 
 import pytest
 
-from byohpo.backends.rates import (
+from byohpo._clock import VirtualClock
+from byohpo.backends._rates import (
     SAGEMAKER_RATES,
     Rate,
     RequestPacer,
     RequestRates,
     shared_pacer,
 )
-from byohpo.clock import VirtualClock
 from byohpo.errors import UserError
 
 RATES = RequestRates({"CreateTrainingJob": Rate(per_second=1.0, burst=5)})

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from byohpo.backends.base import job_name_for, study_prefix
-from byohpo.backends.request import (
+from byohpo.backends._base import job_name_for, study_prefix
+from byohpo.backends._request import (
     StudyCode,
     create_training_job_request,
     merged_hyperparameters,
@@ -20,7 +20,7 @@ from byohpo.backends.request import (
     tag_value,
     trial_id_from_name,
 )
-from byohpo.backends.source import content_digest, pack_source
+from byohpo.backends._source import content_digest, pack_source
 from byohpo.errors import JobDefinitionError
 from byohpo.job import TrainingJob
 from byohpo.trial import JobStatus

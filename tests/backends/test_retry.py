@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from byohpo.backends.retry import RetryingCaller, RetryPolicy, client_config, is_retryable
+from byohpo.backends._retry import RetryingCaller, RetryPolicy, client_config, is_retryable
 from byohpo.errors import BackendError
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from byohpo.backends.sagemaker import SageMakerBackend
+from byohpo.backends._sagemaker import SageMakerBackend
 from byohpo.errors import BackendError, UserError
 from byohpo.trial import JobStatus, LaunchRequest
 

@@ -67,7 +67,7 @@ def test_a_dry_run_in_a_storm_retries_what_aws_would_and_loses_nothing(
 ) -> None:
     # A job's fate in the storm follows its name: the study's id is pinned, so the same jobs
     # fail on every run (a random id could leave every failure retried into a success).
-    monkeypatch.setattr("byohpo.study.tuner.new_study_id", lambda: "pinned01")
+    monkeypatch.setattr("byohpo.study._tuner.new_study_id", lambda: "pinned01")
     study = small_study(tmp_path)
     spec = "throttle=0.3,fail=0.25,capacity=0.1,seed=3"
     assert main(["run", str(study), "--dry-run", "--quiet", "--faults", spec]) == 0

@@ -23,10 +23,10 @@ from typing import Any
 import boto3
 import pytest
 
-from byohpo.cli.dry_run import LOST
-from byohpo.fake.job_journal import LOST_REASON
-from byohpo.fake.service import JOURNAL_DIR
-from byohpo.fake.service_client import (
+from byohpo.cli._dry_run import LOST
+from byohpo.fake._job_journal import LOST_REASON
+from byohpo.fake._service import JOURNAL_DIR
+from byohpo.fake._service_client import (
     FAKE_CREDENTIALS,
     ServiceState,
     find_service,
@@ -34,7 +34,7 @@ from byohpo.fake.service_client import (
     stop_service,
     write_state,
 )
-from byohpo.study.store import Store, StudyLog
+from byohpo.study._store import Store, StudyLog
 
 NAME = "kill-resume"
 MAX_JOBS = 16

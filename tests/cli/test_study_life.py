@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from byohpo.cli import main
-from byohpo.cli.run_summary import fit_to_terminal
+from byohpo.cli._run_summary import fit_to_terminal
 from byohpo.results import StudyResult
-from byohpo.study.store import Store
+from byohpo.study._store import Store
 
 SCRIPT = """
 import argparse

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from byohpo.fake.aws import FakeAWS
+from byohpo.fake._aws import FakeAWS
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from byohpo.errors import UserError
-from byohpo.fake.aws import FakeAWS
+from byohpo.fake._aws import FakeAWS
 
 from .conftest import BUCKET, JobRequest
 
@@ -38,7 +38,7 @@ def test_importing_the_fake_changes_nothing() -> None:
     code = (
         "import os, json; before = dict(os.environ); "
         "import botocore.handlers as h; handlers = len(h.BUILTIN_HANDLERS); "
-        "import byohpo.fake.aws; "
+        "import byohpo.fake._aws; "
         "print(json.dumps([dict(os.environ) == before, len(h.BUILTIN_HANDLERS) == handlers]))"
     )
     result = subprocess.run(

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from byohpo.fake.aws import FakeAWS
-from byohpo.fake.cloudwatch import MetricParser
-from byohpo.fake.container import command_args, decode_hyperparameters, interpreter
+from byohpo.fake._aws import FakeAWS
+from byohpo.fake._cloudwatch import MetricParser
+from byohpo.fake._container import command_args, decode_hyperparameters, interpreter
 
 from .conftest import BUCKET, JobRequest
 

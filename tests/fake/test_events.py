@@ -12,7 +12,7 @@ import pytest
 
 import byohpo
 from byohpo.errors import UserError
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 from tests.tuner.conftest import ROLE, quadratic
 
 pytest.importorskip("moto")

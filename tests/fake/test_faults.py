@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import pytest
 from botocore.exceptions import ClientError
 
-from byohpo.clock import VirtualClock
+from byohpo._clock import VirtualClock
 from byohpo.errors import UserError
-from byohpo.fake.aws import FakeAWS
-from byohpo.fake.faults import FailureKind, FaultInjector, Faults
+from byohpo.fake._aws import FakeAWS
+from byohpo.fake._faults import FailureKind, FaultInjector, Faults
 
 from .conftest import NO_RETRIES, JobRequest
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 from botocore.exceptions import ClientError
 
-from byohpo.fake.aws import FakeAWS
+from byohpo.fake._aws import FakeAWS
 
 from .conftest import JobRequest
 

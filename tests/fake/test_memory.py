@@ -12,10 +12,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from byohpo.fake.aws import FakeAWS
-from byohpo.fake.job_journal import LOST_REASON
-from byohpo.fake.service import JOURNAL_DIR
-from byohpo.fake.service_client import ServiceEnvironment, start_service, stop_service
+from byohpo.fake._aws import FakeAWS
+from byohpo.fake._job_journal import LOST_REASON
+from byohpo.fake._service import JOURNAL_DIR
+from byohpo.fake._service_client import ServiceEnvironment, start_service, stop_service
 
 from .conftest import NO_RETRIES, ROLE, TRAIN_SCRIPT, _sourcedir, wait_for
 

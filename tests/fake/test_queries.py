@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from byohpo.fake.aws import FakeAWS
+from byohpo.fake._aws import FakeAWS
 
 from .conftest import JobRequest
 

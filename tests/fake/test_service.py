@@ -18,8 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from byohpo.fake import FakeSageMaker
-from byohpo.fake.aws import FakeAWS
-from byohpo.fake.service_client import (
+from byohpo.fake._aws import FakeAWS
+from byohpo.fake._service_client import (
     ServiceEnvironment,
     find_service,
     process_alive,
@@ -46,7 +46,7 @@ def test_a_service_is_found_again_and_outlives_the_process_that_started_it(
     service_dir: Path,
 ) -> None:
     code = (
-        "import sys; from byohpo.fake.service_client import start_service; "
+        "import sys; from byohpo.fake._service_client import start_service; "
         "print(start_service(sys.argv[1], idle_timeout=60).endpoint.pid)"
     )
     started = subprocess.run(

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from byohpo.fake.aws import FakeAWS
-from byohpo.fake.faults import FailureKind, Faults
+from byohpo.fake._aws import FakeAWS
+from byohpo.fake._faults import FailureKind, Faults
 
 from .conftest import JobRequest
 

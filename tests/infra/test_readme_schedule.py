@@ -17,11 +17,11 @@ from typing import Any
 import boto3
 import pytest
 
-from byohpo.backends.sagemaker import SageMakerBackend
+from byohpo.backends._sagemaker import SageMakerBackend
 from byohpo.cli import main
 from byohpo.fake import FakeSageMaker
-from byohpo.pipeline.checks import definition_problems
-from byohpo.pipeline.study_toml import dump_study
+from byohpo.pipeline._checks import definition_problems
+from byohpo.pipeline._study_toml import dump_study
 from tests.infra.template import deploy_into_moto, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ class QuickSageMakerBackend(SageMakerBackend):
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSageMaker]:
     # `byohpo pipeline step` makes the production backend, which the active fake answers
-    monkeypatch.setattr("byohpo.backends.sagemaker.SageMakerBackend", QuickSageMakerBackend)
+    monkeypatch.setattr("byohpo.backends._sagemaker.SageMakerBackend", QuickSageMakerBackend)
     with FakeSageMaker(instant=True, metrics_fn=instant_metrics, check_roles=True) as fake:
         yield fake
 

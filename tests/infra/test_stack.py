@@ -16,11 +16,11 @@ from typing import Any
 import boto3
 import pytest
 
+from byohpo._study_file import load_study_file
 from byohpo.cli import main
 from byohpo.fake import FakeSageMaker
-from byohpo.pipeline.definition import study_store
-from byohpo.pipeline.step import run_step
-from byohpo.study_file import load_study_file
+from byohpo.pipeline._definition import study_store
+from byohpo.pipeline._step import run_step
 from tests.infra.policy import (
     ACCOUNT,
     REGION,
@@ -205,8 +205,8 @@ def test_deploy_calls_only_what_the_deployer_policy_allows(
 def test_the_stack_s_rule_brings_the_study_s_job_events_and_the_role_may_read_them(
     stack: dict[str, str],
 ) -> None:
-    from byohpo.backends.job_events import EventQueue
-    from byohpo.backends.retry import RetryingCaller, RetryPolicy
+    from byohpo.backends._job_events import EventQueue
+    from byohpo.backends._retry import RetryingCaller, RetryPolicy
 
     def ended(name: str) -> dict[str, Any]:
         detail = {"TrainingJobName": name, "TrainingJobStatus": "Completed"}

@@ -168,7 +168,7 @@ def test_the_readme_commands_name_the_template() -> None:
 def test_the_study_s_job_events_go_to_its_queue_and_nowhere_else(
     template: dict[str, Any],
 ) -> None:
-    from byohpo.backends.job_events import rule_pattern
+    from byohpo.backends._job_events import rule_pattern
 
     rule = template["Resources"]["JobEventsRule"]["Properties"]
     pattern = dict(rule["EventPattern"])

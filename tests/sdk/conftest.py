@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from byohpo.fake.service_client import STATE_FILE, stop_service
+from byohpo.fake._service_client import STATE_FILE, stop_service
 from tests.tuner.conftest import instant_fake, job, quadratic, space, studies
 
 __all__ = ["instant_fake", "job", "quadratic", "space", "studies"]

@@ -13,9 +13,9 @@ import pytest
 
 import byohpo
 from byohpo.errors import JobDefinitionError, SearchSpaceError, UserError
-from byohpo.sdk.analytics import SDK_COLUMNS
-from byohpo.sdk.tuner import HyperparameterTuner, default_backend
-from byohpo.study.warm_start import recorded_warm_start
+from byohpo.sdk._analytics import SDK_COLUMNS
+from byohpo.sdk._tuner import HyperparameterTuner, default_backend
+from byohpo.study._warm_start import recorded_warm_start
 from tests.sdk.conftest import instant_fake, quadratic
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from byohpo.sdk.analytics import SDK_COLUMNS
-from byohpo.sdk.tuner import default_backend
+from byohpo.sdk._analytics import SDK_COLUMNS
+from byohpo.sdk._tuner import default_backend
 
 HERE = Path(__file__).parent
 SDK_IMPORT = "from sagemaker.tuner import HyperparameterTuner\n"

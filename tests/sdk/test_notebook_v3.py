@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from byohpo.sdk.analytics import SDK_COLUMNS
-from byohpo.sdk.tuner import default_backend
+from byohpo.sdk._analytics import SDK_COLUMNS
+from byohpo.sdk._tuner import default_backend
 from tests.sdk.test_notebook_v2 import _accuracy
 
 HERE = Path(__file__).parent

@@ -9,7 +9,7 @@ import pytest
 
 import byohpo
 from byohpo.errors import StrategyError
-from byohpo.study.store import Store
+from byohpo.study._store import Store
 from tests.sdk.conftest import instant_fake, quadratic
 
 
@@ -155,7 +155,7 @@ def test_stopping_the_study_stops_the_tuning_job(
 def test_byohpo_stop_stops_the_tuning_job_a_study_left_running(
     job: byohpo.TrainingJob, space: byohpo.SearchSpace
 ) -> None:
-    from byohpo.study.sagemaker_tuning import stop_recorded_tuning_job
+    from byohpo.study._sagemaker_tuning import stop_recorded_tuning_job
 
     with instant_fake(instant_training_seconds=60.0) as fake:
         tuner = _tuner(

@@ -13,8 +13,8 @@ import pytest
 import byohpo
 from byohpo.errors import JobDefinitionError
 from byohpo.simulator import Simulator, StartupModel
-from byohpo.study.early_stopping import STOPPED_AT_POINT
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._early_stopping import STOPPED_AT_POINT
+from byohpo.study._store import MemoryEventLog
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 METRIC = "validation:accuracy"
@@ -249,7 +249,7 @@ def test_once_every_configuration_started_each_rungs_best_runs_to_the_end() -> N
 def test_a_study_file_with_promotion_and_no_checkpoint_location_exits_2_naming_the_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from byohpo.cli.main import main
+    from byohpo.cli._main import main
 
     example = Path(__file__).resolve().parents[2] / "examples" / "digits-asha-promote.toml"
     text = example.read_text().replace('checkpoint_s3_uri = "s3://byohpo-demo/checkpoints"\n', "")

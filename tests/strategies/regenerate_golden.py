@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from byohpo.strategies import STRATEGIES
-from byohpo.strategies.suggestion import parent_of
+from byohpo.strategies._suggestion import parent_of
 
 from .scenario import SPACE, build, drive, new_state
 

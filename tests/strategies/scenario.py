@@ -17,7 +17,7 @@ from typing import Any
 from byohpo.objectives import Objective
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace, Static
 from byohpo.strategies import Strategy, Suggestion, make_strategy
-from byohpo.strategies.suggestion import parent_of
+from byohpo.strategies._suggestion import parent_of
 
 SPACE = SearchSpace(
     {

@@ -13,7 +13,7 @@ from inspyred.ec import archivers
 from byohpo.objectives import Objective
 from byohpo.space import Categorical, Integer, SearchSpace
 from byohpo.strategies import STRATEGIES, make_strategy
-from byohpo.strategies.suggestion import parent_of
+from byohpo.strategies._suggestion import parent_of
 
 from .scenario import LOSS, SECONDS, SPACE, build, drive, metrics, new_state
 

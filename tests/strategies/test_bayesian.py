@@ -13,7 +13,7 @@ from byohpo.errors import StrategyError
 from byohpo.objectives import Objective
 from byohpo.space import Categorical, Continuous, Integer, SearchSpace, Static
 from byohpo.strategies import BayesianOptimization, make_strategy
-from byohpo.strategies.model_features import ModelFeatures
+from byohpo.strategies._model_features import ModelFeatures
 
 from .scenario import SPACE, build, metrics
 

@@ -12,7 +12,7 @@ from byohpo.errors import StrategyError
 from byohpo.objectives import Objective
 from byohpo.space import Categorical, Continuous, Integer, SearchSpace, Static
 from byohpo.strategies import PopulationBasedTraining, Suggestion, make_strategy
-from byohpo.strategies.perturbation import Explorer
+from byohpo.strategies._perturbation import Explorer
 
 ACCURACY = Objective("validation:accuracy")
 SPACE = SearchSpace(

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from byohpo.study.store import LocalEventLog, MemoryEventLog, S3EventLog
+from byohpo.study._store import LocalEventLog, MemoryEventLog, S3EventLog
 
 Opener = Callable[[], Any]
 

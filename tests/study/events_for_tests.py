@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from byohpo.study.events import (
+from byohpo.study._events import (
     JobSubmitted,
     ResultRecorded,
     StrategyCheckpoint,

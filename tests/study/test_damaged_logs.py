@@ -14,7 +14,7 @@ import pytest
 
 import byohpo
 from byohpo.cli import main
-from byohpo.study.store import Store
+from byohpo.study._store import Store
 
 from .test_resume_exact import METRIC, SPACE, job, simulator
 

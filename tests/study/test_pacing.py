@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from byohpo.clock import VirtualClock
-from byohpo.study.pacing import MAX_POLL_INTERVAL, Pacing
+from byohpo._clock import VirtualClock
+from byohpo.study._pacing import MAX_POLL_INTERVAL, Pacing
 
 
 def learned(durations: list[float]) -> tuple[Pacing, VirtualClock]:

@@ -17,7 +17,7 @@ from tempfile import TemporaryDirectory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from byohpo.study.events import (
+from byohpo.study._events import (
     CheckpointCopied,
     DuplicateAnswered,
     Event,
@@ -33,8 +33,8 @@ from byohpo.study.events import (
     TrialSpec,
     TrialsTold,
 )
-from byohpo.study.state import StudyLog, apply
-from byohpo.study.store import LocalEventLog, Store
+from byohpo.study._state import StudyLog, apply
+from byohpo.study._store import LocalEventLog, Store
 
 from .events_for_tests import study
 

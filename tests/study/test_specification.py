@@ -11,7 +11,7 @@ import pytest
 
 import byohpo
 from byohpo.errors import UserError
-from byohpo.study.specification import StudySpecification
+from byohpo.study._specification import StudySpecification
 
 RUN = {
     "study_id": "abc123",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict
 
-from byohpo.study.events import ResultRecorded, TrialsTold, encode
-from byohpo.study.state import replay
-from byohpo.study.store import Store
+from byohpo.study._events import ResultRecorded, TrialsTold, encode
+from byohpo.study._state import replay
+from byohpo.study._store import Store
 
 from .conftest import Opener
 from .events_for_tests import checkpoint, one_trial, study
@@ -36,7 +36,7 @@ def test_a_reader_sees_what_was_appended_since_it_last_read(opener: Opener) -> N
 
 
 def test_the_replayed_state_is_the_state_built_while_writing(opener: Opener) -> None:
-    from byohpo.study.state import StudyLog, apply
+    from byohpo.study._state import StudyLog, apply
 
     live = StudyLog()
     store = Store(opener())
@@ -88,7 +88,7 @@ def test_events_keep_their_types_through_the_store(opener: Opener) -> None:
 
 
 def test_a_loaded_log_gives_back_every_event_and_the_curves_and_stops(opener: Opener) -> None:
-    from byohpo.study.events import CurveRead, EarlyStopped
+    from byohpo.study._events import CurveRead, EarlyStopped
 
     curve = CurveRead(0, "acc", ((1, 60.0, 0.3), (2, 120.0, 0.4)), time=3.5)
     stop = EarlyStopped(0, "s-abcd1234-t00000", "median", "acc", 2, 0.4, 120.0, "below", time=3.6)

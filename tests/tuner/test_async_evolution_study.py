@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import byohpo
-from byohpo.study import checkpoints
-from byohpo.study.store import Store, StudyLog
+from byohpo.study import _checkpoints as checkpoints
+from byohpo.study._store import Store, StudyLog
 
 METRIC = "validation:accuracy"
 SPACE = byohpo.SearchSpace(

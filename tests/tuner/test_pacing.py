@@ -11,7 +11,7 @@ from typing import Any
 
 import byohpo
 from byohpo.simulator import Simulator
-from byohpo.study.store import MemoryEventLog
+from byohpo.study._store import MemoryEventLog
 
 METRIC = "validation:accuracy"
 SPACE = byohpo.SearchSpace({"x": byohpo.Continuous(0.0, 1.0)})

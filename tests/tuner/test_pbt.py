@@ -10,8 +10,8 @@ import pytest
 
 import byohpo
 from byohpo.errors import JobDefinitionError, StrategyError
-from byohpo.fake.faults import Faults
-from byohpo.fake.training_jobs import LOG_GROUP
+from byohpo.fake._faults import Faults
+from byohpo.fake._training_jobs import LOG_GROUP
 from byohpo.results import StudyResult
 from byohpo.strategies import PopulationBasedTraining
 from tests.tuner.conftest import ROLE

@@ -15,7 +15,7 @@ import pytest
 
 import byohpo
 from byohpo.errors import JobConflictError, StudyBusyError
-from byohpo.study.ownership import claim
+from byohpo.study._ownership import claim
 from byohpo.trial import LaunchRequest
 
 from .conftest import instant_fake, quadratic, study

@@ -8,7 +8,7 @@ import pytest
 
 import byohpo
 from byohpo.errors import StudyStopped, UserError
-from byohpo.fake.faults import FailureKind, Faults
+from byohpo.fake._faults import FailureKind, Faults
 from tests.tuner.conftest import instant_fake, study
 
 
@@ -121,7 +121,7 @@ def test_jobs_that_fail_for_sagemakers_own_reasons_are_retried(
 ) -> None:
     # A job's injected fate follows its name, which holds the study's id: pin the id so the
     # same jobs fail on every run.
-    monkeypatch.setattr("byohpo.study.tuner.new_study_id", lambda: "pinned01")
+    monkeypatch.setattr("byohpo.study._tuner.new_study_id", lambda: "pinned01")
     faults = Faults(seed=4, job_failure_rate=0.3, job_failure_kinds=(FailureKind.INTERNAL,))
     with instant_fake(faults=faults) as fake:
         result = study(
@@ -174,7 +174,7 @@ def test_an_existing_study_is_not_overwritten(
 def test_throttling_and_failing_jobs_lose_nothing_in_a_50_job_study(
     job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
 ) -> None:
-    from byohpo.backends.retry import RetryPolicy
+    from byohpo.backends._retry import RetryPolicy
 
     faults = Faults(seed=3, throttle_rate=0.3, job_failure_rate=0.1)
     with instant_fake(faults=faults, retry=RetryPolicy(base_delay=0.001, max_delay=0.01)) as fake:

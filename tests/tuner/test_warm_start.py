@@ -10,8 +10,8 @@ import pytest
 
 import byohpo
 from byohpo.errors import UserError
-from byohpo.study.store import Store
-from byohpo.study.warm_start import recorded_warm_start
+from byohpo.study._store import Store
+from byohpo.study._warm_start import recorded_warm_start
 from tests.tuner.conftest import instant_fake, quadratic, study
 
 
@@ -233,7 +233,7 @@ def test_status_says_how_many_earlier_trials_were_used(
     job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    from byohpo.cli.main import main
+    from byohpo.cli._main import main
 
     _earlier(job, space)
     with instant_fake(metrics_fn=_metrics) as fake:
