@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 import re
 import subprocess
 import sys
@@ -48,6 +49,12 @@ def _documented_imports() -> list[tuple[str, str, str]]:
             for node in ast.walk(ast.parse("\n".join(lines))):
                 if isinstance(node, ast.ImportFrom) and node.module:
                     found.extend((doc.name, node.module, a.name) for a in node.names)
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            lines = [s.strip() for s in cell["source"] if s.startswith("from byohpo")]
+            for node in ast.walk(ast.parse("\n".join(lines))):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    found.extend((notebook.name, node.module, a.name) for a in node.names)
     return found
 
 

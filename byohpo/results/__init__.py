@@ -12,8 +12,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from byohpo.errors import NoCompletedTrialError
 from byohpo.results._pareto import pareto_mask
 from byohpo.results._study_result import StudyResult
 
-__all__ = ["NoCompletedTrialError", "StudyResult", "pareto_mask"]
+__all__ = ["NoCompletedTrialError", "StudyResult", "pareto_mask", "plot_comparison"]
+
+if TYPE_CHECKING:
+    from byohpo.results._plots import plot_comparison
+
+
+def __getattr__(name: str) -> Any:
+    # The figures need the ``plots`` extra: imported only when asked for.
+    if name == "plot_comparison":
+        from byohpo.results._plots import plot_comparison
+
+        return plot_comparison
+    raise AttributeError(f"module 'byohpo.results' has no attribute {name!r}")
