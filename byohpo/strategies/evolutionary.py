@@ -141,6 +141,11 @@ class EvolutionaryStrategy(Strategy):
         """What changes in :meth:`_arguments` to breed one child (asynchronous form)."""
         return {"num_selected": 2}
 
+    def _breeding_minimum(self, size: int) -> int:
+        """Results the population of ``size`` must hold before the asynchronous form breeds
+        children (until then they are drawn uniformly): a pair of parents by default."""
+        return min(2, size)
+
     def _default_size(self, n: int) -> int:
         """The population kept for generations of ``n`` jobs (``population_size``, or else the
         first ``ask``'s slots): the same by default."""

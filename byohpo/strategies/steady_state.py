@@ -83,7 +83,8 @@ class SteadyStateForm:
         population = self.population
         ec = population.ec
         assert population.size is not None
-        if population.births < population.size or len(ec.population) < min(2, population.size):
+        minimum = self.algorithm._breeding_minimum(population.size)
+        if population.births < population.size or len(ec.population) < minimum:
             candidate = self.algorithm._generate()
         else:
             candidate = breed_child(
