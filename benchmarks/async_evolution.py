@@ -290,7 +290,8 @@ def report(rows: list[dict[str, Any]]) -> str:
         "",
         "Normalized regret after 50 and 100 paid jobs: the mean over problems of each "
         "problem's median over seeds (lower is better), and in brackets the form's "
-        "mean over problems over the generational form's (below 1: better):",
+        "mean over problems over the generational form's (below 1: better), then on how "
+        "many problems its median is no worse than the generational form's:",
         "",
         "| strategy | form | " + " | ".join(f"regret @{c}" for c in CHECKPOINTS) + " |",
         "|---|---|" + "---:|" * len(CHECKPOINTS),
@@ -319,7 +320,8 @@ def report(rows: list[dict[str, Any]]) -> str:
                     continue
                 mean = statistics.fmean(medians)
                 ratio = mean / statistics.fmean(base) if statistics.fmean(base) > 0 else math.nan
-                cells.append(f"{mean:.3f} ({ratio:.2f})")
+                level = sum(m <= b for m, b in zip(medians, base, strict=True))
+                cells.append(f"{mean:.3f} ({ratio:.2f}; {level}/{len(base)})")
             lines.append(f"| {strategy} | {form} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
