@@ -46,10 +46,9 @@ Promises shared by every evolutionary strategy:
 
 from __future__ import annotations
 
-import copy
 import random
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from byohpo.errors import StrategyError
@@ -158,18 +157,6 @@ class EvolutionaryStrategy(Strategy):
     def _generate(self) -> list[float]:
         """A candidate of the initial population (uniform in the unit cube)."""
         return [self._rng.random() for _ in range(self.space.dimension)]
-
-    def _vary(self) -> tuple[list[Any], list[list[float]]]:
-        """Parents and offspring candidates of the next generation (selector, then variators)."""
-        ec, rng, args = self._ec, self._rng, self._args
-        parents = ec.selector(random=rng, population=list(ec.population), args=args)
-        candidates = [copy.deepcopy(parent.candidate) for parent in parents]
-        variators = ec.variator if isinstance(ec.variator, Iterable) else [ec.variator]
-        for operator in variators:
-            candidates = operator(random=rng, candidates=candidates, args=args)
-        size = self._population.size
-        assert size is not None
-        return list(parents), candidates[: self._offspring_limit(size)]
 
     def _after_generation(self) -> None:
         """Called once a generation was replaced and archived."""

@@ -12,6 +12,8 @@ were asked, so the order of results does not matter.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from typing import Any
 
 from byohpo.space import Config
@@ -55,7 +57,7 @@ class GenerationalForm:
             prior = population.members[: population.size]  # a warm start's trials, told
             candidates = [self.algorithm._generate() for _ in range(population.size - len(prior))]
         else:
-            prior, (parents, candidates) = [], self.algorithm._vary()
+            prior, (parents, candidates) = [], self._vary()
         population.generation += 1
         population.parents = parents
         population.members = list(prior)
@@ -64,6 +66,18 @@ class GenerationalForm:
         if population.members and all(member.told for member in population.members):
             self._complete()  # a population wholly warm-started: breed from it at once
             self._breed()
+
+    def _vary(self) -> tuple[list[Any], list[list[float]]]:
+        """Parents and offspring candidates of the next generation (selector, then variators)."""
+        ec, rng, args = self.population.ec, self.population.rng, self.population.args
+        parents = ec.selector(random=rng, population=list(ec.population), args=args)
+        candidates = [copy.deepcopy(parent.candidate) for parent in parents]
+        variators = ec.variator if isinstance(ec.variator, Iterable) else [ec.variator]
+        for operator in variators:
+            candidates = operator(random=rng, candidates=candidates, args=args)
+        size = self.population.size
+        assert size is not None
+        return list(parents), candidates[: self.algorithm._offspring_limit(size)]
 
     def _complete(self) -> None:
         population = self.population
