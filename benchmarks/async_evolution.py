@@ -41,7 +41,7 @@ orchestration benchmarks; it writes ``async_evolution_parallel.csv``.
 parallel, next to 100 jobs at 8 (jobs of a median 20 minutes, log-normal);
 it writes ``async_evolution_wide.csv``.
 
-    .venv/bin/python -m benchmarks.async_evolution --wide [--seeds 3]
+    .venv/bin/python -m benchmarks.async_evolution --wide [--seeds 2]
 """
 
 from __future__ import annotations
