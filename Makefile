@@ -110,6 +110,7 @@ bench-warm-start: $(STAMP)
 bench-async: $(STAMP)
 	nice $(BIN)/python -m benchmarks.async_evolution
 	nice $(BIN)/python -m benchmarks.async_evolution --sweep --seeds 3
+	nice $(BIN)/python -m benchmarks.async_evolution --wide --seeds 2
 
 bench-events: $(STAMP)
 	nice -n 10 $(BIN)/python -m benchmarks.job_events

@@ -3,12 +3,9 @@
 inspyred's ``EvolutionaryComputation.evolve`` owns its loop and calls the
 evaluator itself. A SageMaker study cannot wait inside a function call for
 hours, so :class:`EvolutionaryStrategy` replays the same loop around
-inspyred's own operators, one generation at a time:
-
-- generation 0: ``population_size`` candidates drawn uniformly from the unit
-  cube are asked and told, become the population, and are archived;
-- every later generation: selector -> variators -> (ask and tell the
-  offspring) -> replacer -> archiver, in the order ``evolve`` uses.
+inspyred's own operators, one generation at a time
+(:mod:`byohpo.strategies._generational`) on one population
+(:mod:`byohpo.strategies._population`).
 
 In the tuner's asynchronous mode (``set_mode("async")``) the algorithms that
 can (``breeds_asynchronously``: ga, dea, eda, es, nsga2) breed one child at a
@@ -49,44 +46,34 @@ Promises shared by every evolutionary strategy:
 
 from __future__ import annotations
 
-import copy
 import random
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from byohpo.errors import StrategyError
 from byohpo.space import Config
 from byohpo.strategies import _options as options
 from byohpo.strategies._base import PriorTrial, Strategy
+from byohpo.strategies._generational import GenerationalForm
 from byohpo.strategies._individuals import (
     Evaluated,
     Member,
     digest,
-    individual_from,
-    individual_state,
     new_computation,
     unit_bounder,
 )
 from byohpo.strategies._islands import Archipelago, IslandSettings, island_size
+from byohpo.strategies._population import Population
 from byohpo.strategies._seeding import best_first
-from byohpo.strategies._snapshots import (
-    check_header,
-    check_json,
-    header,
-    random_state,
-    set_random_state,
-)
+from byohpo.strategies._snapshots import check_header, check_json, header
 from byohpo.strategies._steady_state import SteadyStateForm
 from byohpo.trial import Mode
-
-_NUDGE_TRIES = 8
-_NUDGE_SCALE = 0.02
 
 __all__ = ["Evaluated", "EvolutionaryStrategy", "new_computation", "unit_bounder"]
 
 
-class EvolutionaryStrategy(SteadyStateForm, Strategy):
+class EvolutionaryStrategy(Strategy):
     """A strategy driving one of inspyred's evolutionary computations.
 
     Generational form (the default): ``ask(n)`` hands out the not-yet-asked
@@ -101,6 +88,13 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
     ``breeds_asynchronously``): ``ask(n)`` always returns ``n`` children, each
     bred from the population told so far. With ``islands`` >= 2,
     ``population_size`` is each island's.
+
+    The population's state and its JSON form, each form's loop and the island
+    model are collaborators (:class:`~byohpo.strategies._population.Population`,
+    :class:`~byohpo.strategies._generational.GenerationalForm`,
+    :class:`~byohpo.strategies._steady_state.SteadyStateForm`,
+    :class:`~byohpo.strategies._islands.Archipelago`); a subclass says only
+    what its algorithm does differently, through the hooks below.
     """
 
     supports_async: ClassVar[bool] = False
@@ -146,6 +140,11 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
         """What changes in :meth:`_arguments` to breed one child (asynchronous form)."""
         return {"num_selected": 2}
 
+    def _breeding_minimum(self, size: int) -> int:
+        """Results the population of ``size`` must hold before the asynchronous form breeds
+        children (until then they are drawn uniformly): a pair of parents by default."""
+        return min(2, size)
+
     def _default_size(self, n: int) -> int:
         """The population kept for generations of ``n`` jobs (``population_size``, or else the
         first ``ask``'s slots): the same by default."""
@@ -158,17 +157,6 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
     def _generate(self) -> list[float]:
         """A candidate of the initial population (uniform in the unit cube)."""
         return [self._rng.random() for _ in range(self.space.dimension)]
-
-    def _vary(self) -> tuple[list[Any], list[list[float]]]:
-        """Parents and offspring candidates of the next generation (selector, then variators)."""
-        ec, rng, args = self._ec, self._rng, self._args
-        parents = ec.selector(random=rng, population=list(ec.population), args=args)
-        candidates = [copy.deepcopy(parent.candidate) for parent in parents]
-        variators = ec.variator if isinstance(ec.variator, Iterable) else [ec.variator]
-        for operator in variators:
-            candidates = operator(random=rng, candidates=candidates, args=args)
-        assert self._size is not None
-        return list(parents), candidates[: self._offspring_limit(self._size)]
 
     def _after_generation(self) -> None:
         """Called once a generation was replaced and archived."""
@@ -184,30 +172,29 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
     def _restore_extra(self, extra: Mapping[str, Any], individuals: list[Any]) -> None:
         """Return algorithm-specific state written by :meth:`_extra_state`."""
 
+    # -- the population, as the algorithms' hooks see it ------------------------------
+    @property
+    def _ec(self) -> Any:
+        """The inspyred computation (population, archive, operators)."""
+        return self._population.ec
+
+    @property
+    def _rng(self) -> random.Random:
+        return self._population.rng
+
+    @property
+    def _args(self) -> dict[str, Any]:
+        """inspyred's keyword arguments, as its operators see them."""
+        return self._population.args
+
     # -- lifecycle --------------------------------------------------------------------
     def _setup(self) -> None:
-        self._rng = random.Random(self.seed)
-        self._ec = new_computation(self._computation, self._rng)
-        self._ec.bounder = unit_bounder(self.space.dimension)
-        self._ec.maximize = True
-        self._ec.population = []
-        self._ec.archive = []
-        self._ec.num_evaluations = 0
-        self._ec.num_generations = 0
-        self._args: dict[str, Any] = {"_ec": self._ec}
-        self._ec._kwargs = self._args
-        self._size: int | None = (
-            None if self.population_size is None else self._default_size(self.population_size)
-        )
-        if self._size is not None:
-            self._args.update(self._arguments(self._size))
-        self._generation = -1
-        self._births = 0  # asynchronous form: children handed out
-        self._members: list[Member] = []
-        self._parents: list[Any] = []
-        self._worst: list[float] | None = None
-        self._seen: set[str] = set()
-        self._immigrants: list[dict[str, Any]] = []
+        size = None if self.population_size is None else self._default_size(self.population_size)
+        self._population = Population(self, self._computation, self.seed, size)
+        if size is not None:
+            self._args.update(self._arguments(size))
+        self._generational = GenerationalForm(self._population, self)
+        self._steady = SteadyStateForm(self._population, self)
         self._archipelago: Archipelago | None = None
         if self.island_settings.islands > 1:
             self._archipelago = Archipelago(
@@ -219,6 +206,10 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
                 self._config_key,
                 self.seed,
             )
+
+    @property
+    def _form(self) -> GenerationalForm | SteadyStateForm:
+        return self._steady if self._asynchronous else self._generational
 
     def _island(self, size: int, seed: int | None) -> EvolutionaryStrategy:
         """One island: this strategy with one population of ``size``, in the same form."""
@@ -255,10 +246,7 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
         self._require_setup()
         if self._archipelago is not None:
             return self._archipelago.generation
-        if self._asynchronous:
-            size = self._offspring_limit(self._size) if self._size else 1
-            return max(self._births - 1, 0) // size
-        return max(self._generation, 0)
+        return self._form.generation
 
     # -- ask / tell -------------------------------------------------------------------
     def ask(self, n: int) -> list[Config]:
@@ -267,21 +255,11 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
         self._require_setup()
         if self._archipelago is not None:
             return self._archipelago.ask(n)
-        if self._size is None:
-            self._size = max(self._default_size(n), self.min_population)
-            self._args.update(self._arguments(self._size))
-        if self._asynchronous:
-            if self._births == 0 and self._members and all(m.told for m in self._members):
-                warm, self._members = self._members[: self._size], []
-                self._settle(warm)  # a warm start's trials are the first population
-                self._births = len(warm)
-            return [self._breed_one() for _ in range(n)]
-        if not self._members or self._generation < 0:  # (members: a warm start's, told)
-            self._breed()
-        fresh = [member for member in self._members if not member.asked][:n]
-        for member in fresh:
-            member.asked = True
-        return [dict(member.config) for member in fresh]
+        population = self._population
+        if population.size is None:
+            population.size = max(self._default_size(n), self.min_population)
+            self._args.update(self._arguments(population.size))
+        return self._form.ask(n)
 
     def tell(self, config: Config, metrics: Mapping[str, float] | None) -> None:
         """Record an asked configuration's result (``None``: its job failed).
@@ -296,7 +274,7 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
             return
         key = self._config_key(config)
         scores = self._scores(metrics)
-        for member in self._members:
+        for member in self._population.members:
             if member.asked and not member.told and member.key == key:
                 member.told = True
                 member.scores = scores
@@ -307,20 +285,17 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
                 repr(dict(config)),
                 "Tell each asked configuration exactly once, with the dict ask() returned.",
             )
-        if self._asynchronous:
-            self._members.remove(member)
-            self._settle([member])
-        elif all(member.told for member in self._members):
-            self._complete()
+        self._form.told(member)
 
     def warm_start(self, trials: Sequence[PriorTrial]) -> int:
         """Seed the initial population with earlier trials (the best first, as many as the
         population holds); the rest of it is drawn as usual. Before the first ask only."""
         self._require_setup()
-        if self._generation >= 0 or self._members:
+        population = self._population
+        if population.generation >= 0 or population.members:
             raise StrategyError(
                 "warm_start() comes before the first ask()",
-                f"a warm start at generation {self._generation}",
+                f"a warm start at generation {population.generation}",
                 "Warm start a freshly set-up strategy.",
             )
         members = []
@@ -331,91 +306,22 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
                 config, key = self._decode(candidate)
                 members.append(Member(candidate, config, key, True, True, scores))
         members = [members[i] for i in best_first([m.scores or [] for m in members])]
-        self._members = members
-        self._seen.update(digest(m.key) for m in members)
-        return min(len(members), self._size) if self._size is not None else len(members)
-
-    # -- the generation loop ----------------------------------------------------------
-    def _breed(self) -> None:
-        if self._generation < 0:
-            assert self._size is not None
-            parents: list[Any] = []
-            prior = self._members[: self._size]  # a warm start's trials, already told
-            candidates = [self._generate() for _ in range(self._size - len(prior))]
-        else:
-            prior, (parents, candidates) = [], self._vary()
-        self._generation += 1
-        self._parents = parents
-        self._members = list(prior)
-        for candidate in candidates:
-            config, key = self._novel(candidate)
-            self._seen.add(digest(key))
-            self._members.append(Member(candidate, config, key))
-        if self._members and all(member.told for member in self._members):
-            self._complete()  # a population wholly warm-started: breed from it at once
-            self._breed()
+        population.members = members
+        population.seen.update(digest(m.key) for m in members)
+        size = population.size
+        return min(len(members), size) if size is not None else len(members)
 
     def _decode(self, candidate: list[float]) -> tuple[Config, str]:
-        config = self.space.from_unit(candidate[: self.space.dimension])
-        return config, self._config_key(config)
+        return self._population.decode(candidate)
 
-    def _novel(self, candidate: list[float]) -> tuple[Config, str]:
-        """Decode ``candidate``, first nudging it off configurations already suggested."""
-        config, key = self._decode(candidate)
-        d = self.space.dimension
-        scale = _NUDGE_SCALE
-        for _ in range(_NUDGE_TRIES):
-            if digest(key) not in self._seen:
-                break
-            moved = [min(max(x + self._rng.gauss(0.0, scale), 0.0), 1.0) for x in candidate[:d]]
-            moved_config, moved_key = self._decode(moved)
-            scale *= 2.0
-            if digest(moved_key) not in self._seen:
-                candidate[:d] = moved
-                return moved_config, moved_key
-        return config, key
+    # -- islands ----------------------------------------------------------------------
+    def emigrants(self, count: int) -> list[dict[str, Any]]:
+        """Copies of up to ``count`` of the best successful members, as JSON data."""
+        return self._population.emigrants(count)
 
-    def _complete(self) -> None:
-        ec, rng, args = self._ec, self._rng, self._args
-        offspring = self._evaluated(self._members)
-        ec.num_evaluations += len(offspring)
-        if self._generation == 0:
-            ec.population = offspring
-            ec.archive = ec.archiver(
-                random=rng, population=list(ec.population), archive=list(ec.archive), args=args
-            )
-        else:
-            ec.population = ec.replacer(
-                random=rng,
-                population=ec.population,
-                parents=self._parents,
-                offspring=offspring,
-                args=args,
-            )
-            archived = list(ec.population)
-            if self.archive_offspring:
-                archived += [o for o in offspring if all(o is not p for p in archived)]
-            ec.archive = ec.archiver(random=rng, archive=ec.archive, population=archived, args=args)
-            ec.num_generations += 1
-        self._members = []
-        self._parents = []
-        self._after_generation()
-        self._settle_immigrants()
-
-    def _individuals(self) -> list[Any]:
-        """Every individual the strategy holds, each once."""
-        seen: set[int] = set()
-        result = []
-        for individual in [
-            *self._ec.population,
-            *self._ec.archive,
-            *self._parents,
-            *self._extra_individuals(),
-        ]:
-            if id(individual) not in seen:
-                seen.add(id(individual))
-                result.append(individual)
-        return result
+    def immigrate(self, newcomers: list[dict[str, Any]]) -> None:
+        """Take members sent by another island (at once, or at the end of this generation)."""
+        self._form.immigrate(newcomers)
 
     # -- persistence ------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -430,47 +336,9 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
         if self._archipelago is not None:
             state["islands"] = self._archipelago.state()
         else:
-            state.update(self._population_state())
+            state.update(self._population.state(self._extra_state))
         check_json(state, f"the {self.name!r} strategy's snapshot")
         return state
-
-    def _population_state(self) -> dict[str, Any]:
-        table: list[dict[str, Any]] = []
-        numbers: dict[int, int] = {}
-
-        def ref(individual: Any) -> int:
-            if id(individual) not in numbers:
-                numbers[id(individual)] = len(table)
-                table.append(individual_state(individual))
-            return numbers[id(individual)]
-
-        ec = self._ec
-        return {
-            "random_state": random_state(self._rng),
-            "population_size": self._size,
-            "generation": self._generation,
-            "births": self._births,
-            "num_evaluations": ec.num_evaluations,
-            "num_generations": ec.num_generations,
-            "args": copy.deepcopy({k: v for k, v in self._args.items() if k != "_ec"}),
-            "population": [ref(i) for i in ec.population],
-            "archive": [ref(i) for i in ec.archive],
-            "parents": [ref(i) for i in self._parents],
-            "extra": self._extra_state(ref),
-            "members": [
-                {
-                    "candidate": list(m.candidate),
-                    "asked": m.asked,
-                    "told": m.told,
-                    "scores": None if m.scores is None else list(m.scores),
-                }
-                for m in self._members
-            ],
-            "worst": None if self._worst is None else list(self._worst),
-            "seen": sorted(self._seen),
-            "immigrants": copy.deepcopy(self._immigrants),
-            "individuals": table,
-        }
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Return to a state written by :meth:`snapshot` (call after :meth:`setup`)."""
@@ -483,7 +351,7 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
             if self._archipelago is not None:
                 self._archipelago.restore(state["islands"])
             else:
-                self._restore_population(state)
+                self._population.restore(state, self._restore_extra)
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             if isinstance(exc, StrategyError):
                 raise
@@ -492,32 +360,3 @@ class EvolutionaryStrategy(SteadyStateForm, Strategy):
                 f"{type(exc).__name__}: {exc}",
                 "Pass the snapshot unchanged.",
             ) from exc
-
-    def _restore_population(self, state: Mapping[str, Any]) -> None:
-        set_random_state(self._rng, state["random_state"])
-        self._size = state["population_size"]
-        self._generation = state["generation"]
-        self._births = int(state.get("births", 0))
-        ec = self._ec
-        ec.num_evaluations = state["num_evaluations"]
-        ec.num_generations = state["num_generations"]
-        self._args.clear()
-        self._args.update(copy.deepcopy(dict(state["args"])))
-        self._args["_ec"] = ec
-        pareto = self.pareto_fitness
-        individuals = [individual_from(data, pareto=pareto) for data in state["individuals"]]
-        ec.population = [individuals[i] for i in state["population"]]
-        ec.archive = [individuals[i] for i in state["archive"]]
-        self._parents = [individuals[i] for i in state["parents"]]
-        self._members = []
-        for data in state["members"]:
-            candidate = list(data["candidate"])
-            config, key = self._decode(candidate)
-            scores = None if data["scores"] is None else list(data["scores"])
-            self._members.append(
-                Member(candidate, config, key, bool(data["asked"]), bool(data["told"]), scores)
-            )
-        self._worst = None if state["worst"] is None else list(state["worst"])
-        self._seen = set(state["seen"])
-        self._immigrants = [dict(i) for i in state.get("immigrants", [])]
-        self._restore_extra(state["extra"], individuals)

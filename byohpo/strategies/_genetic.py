@@ -185,6 +185,14 @@ class EstimationOfDistribution(EvolutionaryStrategy):
     generations. Here the standard deviation is used, and never falls below
     ``min_spread`` (the unit cube is the whole range of every parameter), so
     the search keeps moving once the selected members agree.
+
+    Asynchronous form: each child is sampled from the distribution of the
+    best ``num_selected`` results told so far, and breeding waits until a
+    whole population of results was told (children are drawn uniformly
+    until then, as Propulate's ``Conditional`` propagator does). Estimated
+    from the first two or three results, which are the shortest jobs rather
+    than the best, the distribution would settle early on a region the rest
+    of the study cannot leave.
     """
 
     breeds_asynchronously: ClassVar[bool] = True
@@ -224,6 +232,9 @@ class EstimationOfDistribution(EvolutionaryStrategy):
         eda = iec.EDA(rng)
         eda.variator = _sample_normal
         return eda
+
+    def _breeding_minimum(self, size: int) -> int:
+        return size  # a distribution is estimated from a whole population's results
 
     def _child_arguments(self) -> dict[str, Any]:
         return {"num_offspring": 1}  # the best num_selected told so far, one sample

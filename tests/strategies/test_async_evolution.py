@@ -229,3 +229,24 @@ def test_bad_island_options_are_refused_before_any_job(
 def test_strategies_without_islands_say_which_options_they_take() -> None:
     with pytest.raises(StrategyError, match="takes the options"):
         make_strategy("pso", islands=2)
+
+
+def _children_after(results: list[float | None], told: int) -> list[dict[str, Any]]:
+    """Asynchronous eda's next 6 children once ``told`` of its first 4 were told ``results``."""
+    strategy = build_async("eda", population_size=4)
+    first = strategy.ask(4)
+    for config, loss in list(zip(first, results, strict=True))[:told]:
+        strategy.tell(config, None if loss is None else {"validation:loss": loss})
+    return strategy.ask(6)
+
+
+def test_async_eda_estimates_its_distribution_only_from_a_whole_population() -> None:
+    # the first results back are the shortest jobs, not the best: until a whole population
+    # was told, children are drawn as the initial ones, whatever those results say
+    assert _children_after([1.0, 2.0, 3.0, 4.0], told=3) == _children_after(
+        [3.0, 2.0, 1.0, 4.0], told=3
+    )
+    # once it was, the best results steer them
+    assert _children_after([1.0, 2.0, 3.0, 4.0], told=4) != _children_after(
+        [3.0, 2.0, 1.0, 4.0], told=4
+    )
