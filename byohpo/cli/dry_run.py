@@ -9,8 +9,9 @@ job running and no request).
 
 The service keeps its jobs on disk (:mod:`byohpo.fake.job_journal`): if it is gone when a
 study resumes (it idled out, or the machine restarted), a new one is started in the same
-directory, answers for the jobs that ended as before, and reports the jobs that were still
-running as failed by an internal error, which the study retries. Only a job the new
+directory, answers for the jobs that ended as before (their S3 data, checkpoints and logs
+included: :mod:`byohpo.fake.kept_data`), and reports the jobs that were still running as
+failed by an internal error, which the study retries. Only a job the new
 service has no record of at all is recorded here as lost (failed), so the study goes on
 without waiting for a result that will never come. The inputs are put in the new
 service's S3 again, and the faults of ``--faults`` or ``[dry_run.faults]`` apply again.
@@ -206,8 +207,8 @@ def record_lost_jobs(store: Store, backend: FakeSageMaker) -> list[int]:
         f"byohpo: the fake AWS of this dry run is gone ({_how_it_ended(start.previous)}); a "
         f"new one was started, with the dry-run inputs put in its S3 again. It remembers "
         f"{remembered} of the {len(flying)} jobs that were in flight (a job still running "
-        "when the old one ended is reported failed, and retried); S3 data and logs are not "
-        "kept.",
+        "when the old one ended is reported failed, and retried), with their S3 data and "
+        "logs.",
         file=sys.stderr,
     )
     if not lost:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,10 @@ from botocore.exceptions import ClientError
 
 from byohpo.fake.buckets import BucketsOnDemand, buckets_of_job
 from byohpo.fake.environment import InternalClients
-from byohpo.fake.events import JobEventPublisher, create_events_queue
+from byohpo.fake.events import EVENTS_QUEUE_NAME, JobEventPublisher, create_events_queue
 from byohpo.fake.execution import ExecutionSettings
 from byohpo.fake.faults import FaultInjector, Faults
+from byohpo.fake.kept_data import KeptData
 from byohpo.fake.operations import ServiceSettings, TrainingJobService
 from byohpo.fake.protocol import ServiceError, decode_params, error_payload
 from byohpo.fake.runner import JobRunner
@@ -37,6 +39,17 @@ class RunnerSettings:
     startup_seconds: float
     warm_startup_seconds: float
 
+    @classmethod
+    def of(
+        cls, max_concurrent_jobs: int | None, startup_seconds: float, warm: float | None
+    ) -> RunnerSettings:
+        """As FakeAWS's options give them: one job a core, warm starts a sixth of cold."""
+        return cls(
+            max_concurrent_jobs or os.cpu_count() or 1,
+            startup_seconds,
+            startup_seconds / 6 if warm is None else warm,
+        )
+
 
 @dataclass
 class AccountParts:
@@ -48,6 +61,9 @@ class AccountParts:
     injector: FaultInjector
     buckets: BucketsOnDemand
     publisher: JobEventPublisher | None
+    kept: KeptData | None = None
+    """Where the account's S3 objects and log streams are kept across restarts, if anywhere."""
+    data_clients: tuple[BaseClient, BaseClient] | None = None
 
     @classmethod
     def assemble(
@@ -62,9 +78,17 @@ class AccountParts:
         faults: Faults,
         clock: Callable[[], float],
         events: bool,
+        events_queue_name: str = EVENTS_QUEUE_NAME,
+        kept: KeptData | None = None,
     ) -> AccountParts:
-        """The parts, on the fake's own clients; nothing is started yet but the publisher."""
+        """The parts, on the fake's own clients; nothing is started yet but the publisher.
+        With ``kept``, the S3 objects and log streams kept there are put back first."""
         s3 = clients.client("s3")
+        data_clients = None
+        if kept is not None:
+            data_clients = (s3, clients.client("logs"))
+            restored = kept.restore(s3, service.account_id, clients.region)
+            logger.info("put back %d kept S3 objects and log streams", restored)
         iam = clients.client("iam")
         transfer = S3Transfer(s3)  # type: ignore[arg-type]
         injector = FaultInjector(faults, clock)
@@ -89,7 +113,7 @@ class AccountParts:
         publisher = None
         if events:  # SageMaker's job events, on moto's EventBridge
             events_client = clients.client("events")
-            create_events_queue(events_client, clients.client("sqs"))
+            create_events_queue(events_client, clients.client("sqs"), events_queue_name)
             publisher = JobEventPublisher(store, events_client, spot_savings=0.0)
             publisher.start()
         return cls(
@@ -99,6 +123,8 @@ class AccountParts:
             injector,
             BucketsOnDemand(s3, clients.region),
             publisher,
+            kept,
+            data_clients,
         )
 
     def answer(
@@ -122,6 +148,12 @@ class AccountParts:
             internal = ServiceError("InternalFailure", "An internal error occurred.", status=500)
             return internal.status, error_payload(internal)
         return None if result is None else (200, result)
+
+    def save_data(self) -> int:
+        """Write the S3 objects and log streams that changed to the kept data, if any."""
+        if self.kept is None or self.data_clients is None:
+            return 0
+        return self.kept.save(*self.data_clients)
 
     def shutdown(self) -> None:
         """Kill every job's script and stop publishing events."""

@@ -34,10 +34,11 @@ from byohpo.fake.account import AccountParts, RunnerSettings
 from byohpo.fake.buckets import BUCKET_OPERATIONS, bucket_in_url
 from byohpo.fake.call_counts import CallCounts
 from byohpo.fake.environment import FakeEnvironment, InternalClients
-from byohpo.fake.events import queue_url
+from byohpo.fake.events import EVENTS_QUEUE_NAME, queue_url
 from byohpo.fake.execution import ExecutionSettings, MetricsFn
 from byohpo.fake.faults import Faults
 from byohpo.fake.job_journal import JobJournal
+from byohpo.fake.kept_data import KeptData
 from byohpo.fake.operations import ServiceSettings
 from byohpo.fake.protocol import (
     answer_response,
@@ -80,6 +81,8 @@ class FakeAWS:
     - ``journal``: a directory where every job is kept on disk (:meth:`save_journal`), and
       from which a fake started later takes its jobs back (see
       :mod:`byohpo.fake.job_journal`); the dry run's service keeps one. None by default.
+      ``kept_data``: the same for the account's S3 objects and log streams
+      (:mod:`byohpo.fake.kept_data`).
     - ``create_buckets``: a request naming a bucket that does not exist creates it first,
       so a dry run needs no setup (output, checkpoint and input buckets). Off by default:
       the account then answers ``NoSuchBucket`` as AWS does.
@@ -113,8 +116,10 @@ class FakeAWS:
         work_dir: str | os.PathLike[str] | None = None,
         create_buckets: bool = False,
         journal: str | os.PathLike[str] | None = None,
+        kept_data: str | os.PathLike[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         events: bool = False,
+        events_queue_name: str = EVENTS_QUEUE_NAME,
     ) -> None:
         _check_options(
             python=python,
@@ -148,17 +153,14 @@ class FakeAWS:
             instance_quota=instance_quota,
             check_roles=check_roles,
         )
-        self._runner_settings = RunnerSettings(
-            max_concurrent_jobs=max_concurrent_jobs or os.cpu_count() or 1,
-            startup_seconds=startup_seconds,
-            warm_startup_seconds=(
-                startup_seconds / 6 if warm_startup_seconds is None else warm_startup_seconds
-            ),
+        self._runner_settings = RunnerSettings.of(
+            max_concurrent_jobs, startup_seconds, warm_startup_seconds
         )
         self._given_work_dir = Path(work_dir) if work_dir is not None else None
         self._clock = clock
         self.create_buckets = create_buckets
         self._journal = JobJournal(journal) if journal is not None else None
+        self._kept_data = Path(kept_data) if kept_data is not None else None
         self._calls = CallCounts()
         self._active = False
         self._mock: Any = None
@@ -166,8 +168,10 @@ class FakeAWS:
         self._internal = InternalClients(region)
         self._store = JobStore()
         self._parts: AccountParts | None = None
-        self._events = events
-        self.events_queue_url: str | None = queue_url(region, self.account_id) if events else None
+        self._events = (events, events_queue_name)
+        self.events_queue_url = (
+            queue_url(region, self.account_id, events_queue_name) if events else None
+        )
         """With ``events``: the SQS queue the rule sends the jobs' events to."""
         self.work_dir: Path | None = None
         """The directory holding each job's ``/opt/ml`` stand-in (set while active)."""
@@ -218,7 +222,9 @@ class FakeAWS:
                 service=self._service_settings,
                 faults=self.faults,
                 clock=self._clock,
-                events=self._events,
+                events=self._events[0],
+                events_queue_name=self._events[1],
+                kept=KeptData(self._kept_data) if self._kept_data is not None else None,
             )
             dispatcher.activate(self._handle)
             self._parts.runner.start()
@@ -278,7 +284,10 @@ class FakeAWS:
         return parts.answer(operation, region, body, create_buckets=self.create_buckets)
 
     def save_journal(self) -> int:
-        """Write the jobs that changed to the ``journal`` directory; how many were written."""
+        """Write the jobs that changed to the ``journal`` directory, and the S3 objects and
+        log streams that changed to ``kept_data``; how many jobs were written."""
+        if self._parts is not None:
+            self._parts.save_data()
         if self._journal is None:
             return 0
         with self._store.lock:
@@ -303,8 +312,7 @@ class FakeAWS:
 
     @property
     def aws_calls(self) -> Counter[str]:
-        """Calls to the other services, by ``"service.Operation"`` (``"cloudwatch-logs.
-        GetLogEvents"``, ``"s3.PutObject"``); the fake's own transfers are not counted."""
+        """Calls to other services by ``"service.Operation"`` (not the fake's own)."""
         return self._calls.other
 
     def reset_counters(self) -> None:
