@@ -20,7 +20,7 @@ def _log_lines(logs: Any, stream: str) -> list[str]:
 
 
 def test_a_restarted_fake_has_the_ended_jobs_objects_and_logs_again(tmp_path: Path) -> None:
-    kept = {"journal": tmp_path / "jobs", "kept_data": tmp_path / "data"}
+    kept: dict[str, Any] = {"journal": tmp_path / "jobs", "kept_data": tmp_path / "data"}
     with FakeAWS(create_buckets=True, **kept, **INSTANT) as fake:
         session = fake.session()
         s3: Any = session.client("s3")
