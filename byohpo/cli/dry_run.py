@@ -83,11 +83,14 @@ def dry_run_backend(
     study_name: str,
     inputs: Mapping[str, str | Path] | None = None,
     faults: Faults | None = None,
+    events_queue: str | None = None,
 ) -> FakeSageMaker:
     """The backend of a dry-run study: the fake SageMaker on the study's service.
 
     ``faults`` are remembered beside the service, so a service started when the study
-    resumes rehearses the same storm; without them, the remembered ones apply.
+    resumes rehearses the same storm; without them, the remembered ones apply. With
+    ``events_queue`` (a queue URL, as on SageMaker, or a name), the study learns of its jobs'
+    ends from a queue of that name in the fake AWS, as it would from the stack's queue.
     """
     directory = service_dir(location, study_name)
     faults_file = directory / FAULTS_FILE
@@ -101,6 +104,7 @@ def dry_run_backend(
         inputs=dict(inputs or {}),
         service=directory,
         service_idle_timeout=idle_timeout(),
+        events=events_queue or False,
         **options,
     )
 
@@ -162,15 +166,7 @@ def study_backend(
         finally:
             backend.close()
         return
-    if events_queue is not None:
-        raise UserError(
-            "--events-queue works on SageMaker only: a dry run from the command line polls "
-            "its fake service (not yet events)",
-            f"--dry-run --events-queue {events_queue}",
-            "Drop --events-queue for the dry run (in Python, FakeSageMaker(events=True) "
-            "rehearses status by events).",
-        )
-    fake = dry_run_backend(location, name, inputs, faults)  # started when the study runs
+    fake = dry_run_backend(location, name, inputs, faults, events_queue)  # started by the study
     try:
         yield fake
     finally:

@@ -78,7 +78,7 @@ class AccountParts:
         faults: Faults,
         clock: Callable[[], float],
         events: bool,
-        events_queue_name: str = EVENTS_QUEUE_NAME,
+        events_queue_name: str | None = EVENTS_QUEUE_NAME,
         kept: KeptData | None = None,
     ) -> AccountParts:
         """The parts, on the fake's own clients; nothing is started yet but the publisher.
@@ -113,7 +113,8 @@ class AccountParts:
         publisher = None
         if events:  # SageMaker's job events, on moto's EventBridge
             events_client = clients.client("events")
-            create_events_queue(events_client, clients.client("sqs"), events_queue_name)
+            if events_queue_name is not None:
+                create_events_queue(events_client, clients.client("sqs"), events_queue_name)
             publisher = JobEventPublisher(store, events_client, spot_savings=0.0)
             publisher.start()
         return cls(

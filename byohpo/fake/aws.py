@@ -90,7 +90,7 @@ class FakeAWS:
       with; ``time.monotonic`` by default. A test steps its own instead of sleeping.
     - ``events``: publish each job state change on moto's EventBridge, as SageMaker does,
       and make a rule sending them to the SQS queue :attr:`events_queue_url`
-      (:mod:`byohpo.fake.events`).
+      (:mod:`byohpo.fake.events`), named ``events_queue_name`` (None: no rule nor queue).
 
     Thread-safe. At most one fake is active in a process at a time. Clients must be created
     while it is active (or passed to :meth:`patch_client`).
@@ -119,7 +119,7 @@ class FakeAWS:
         kept_data: str | os.PathLike[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         events: bool = False,
-        events_queue_name: str = EVENTS_QUEUE_NAME,
+        events_queue_name: str | None = EVENTS_QUEUE_NAME,
     ) -> None:
         _check_options(
             python=python,
@@ -170,7 +170,7 @@ class FakeAWS:
         self._parts: AccountParts | None = None
         self._events = (events, events_queue_name)
         self.events_queue_url = (
-            queue_url(region, self.account_id, events_queue_name) if events else None
+            queue_url(region, name=events_queue_name) if events and events_queue_name else None
         )
         """With ``events``: the SQS queue the rule sends the jobs' events to."""
         self.work_dir: Path | None = None

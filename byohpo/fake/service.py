@@ -231,6 +231,9 @@ def serve(state_dir: Path, idle_timeout: float, options: Mapping[str, Any]) -> s
         settings["faults"] = faults_from_json(settings["faults"])
     settings.setdefault("journal", str(state_dir / JOURNAL_DIR))
     settings.setdefault("kept_data", str(state_dir / DATA_DIR))
+    # SageMaker's job events are published; a study wanting them makes its rule and queue.
+    settings.setdefault("events", True)
+    settings.setdefault("events_queue_name", None)
     fake = FakeAWS(**settings)
     fake.start()
     server = None

@@ -14,6 +14,9 @@
     [dry_run]      optional: inputs = { channel = "local/dir" } put into the fake S3
     [dry_run.faults] optional: throttle, fail, capacity, ... fractions of the dry run's
                    calls or jobs that go wrong (see :mod:`byohpo.fake.fault_settings`)
+    [sagemaker]    optional: events_queue = "https://sqs...", the SQS queue URL of status
+                   by events (``SageMakerBackend(events_queue=...)``; a dry run rehearses
+                   it with a queue of that name in its fake AWS)
     [pipeline]     optional: how ``byohpo pipeline`` runs the study as a scheduled
                    SageMaker Pipelines step (read by :mod:`byohpo.pipeline`)
 

@@ -19,6 +19,7 @@ from byohpo.study_file.tables import (
     check_study_value,
     job_table,
     objectives_tables,
+    sagemaker_table,
     space_table,
     study_table,
 )
@@ -37,6 +38,8 @@ class StudyFile:
     tables: dict[str, Any] = field(default_factory=dict)
     """The file's tables as read (``tables.get("pipeline")`` for the pipeline options)."""
     dry_run_faults: Faults | None = None
+    events_queue: str | None = None
+    """``[sagemaker] events_queue``: the SQS queue of status by events, if any."""
     """``[dry_run.faults]``: what goes wrong in the fake AWS of a dry run, if anything."""
     uri: str | None = None
     """The ``s3://`` URI the file was read from, if it came from S3."""
@@ -183,6 +186,7 @@ def _parse(text: str, path: Path, *, base: Path | None, where: str | None = None
     inputs = dry_run_inputs(data.get("dry_run", {}), args["job"].inputs, where, base)
     study = StudyFile(path, args, inputs, tables=data)
     study.dry_run_faults = dry_run_faults(data.get("dry_run", {}), where)
+    study.events_queue = sagemaker_table(data.get("sagemaker", {}), where)
     check_strategy(study.tuner_args, data["study"], where)
     check_early_stopping(study.tuner_args, data, where)
     return study

@@ -39,8 +39,32 @@ TABLES = (
     "prices",
     "dry_run",
     "pipeline",
+    "sagemaker",
 )
 REQUIRED = ("study", "job", "space")
+
+
+SAGEMAKER_KEYS = ("events_queue",)
+
+
+def sagemaker_table(table: Mapping[str, Any], where: str) -> str | None:
+    """``[sagemaker]``: the SageMaker backend's settings; ``events_queue``, the SQS queue URL
+    of status by events (infra/template.yaml's JobEventsQueueUrl), or None."""
+    from byohpo.backends.job_events import check_queue_url
+
+    for key in table:
+        if key not in SAGEMAKER_KEYS:
+            raise unknown_key(key, list(SAGEMAKER_KEYS), where, "sagemaker")
+    url = table.get("events_queue")
+    if url is None:
+        return None
+    check_type(url, str, where, "sagemaker.events_queue")
+    try:
+        return check_queue_url(url)
+    except UserError as exc:
+        raise StudyFileError(
+            exc.must, exc.got, exc.fix, path=where, key="sagemaker.events_queue"
+        ) from None
 
 
 def study_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
