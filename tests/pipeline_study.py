@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from byohpo._study_file import StudyFile, load_study_file
 from byohpo.pipeline._definition import PipelineSettings
 from byohpo.pipeline._deploy import code_archive, source_uri_for, step_study_text
+from byohpo.study_file import StudyFile, load_study_file
 
 ACCOUNT = "123456789012"
 SCRIPT = """

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from byohpo._study_file import load_study_file
 from byohpo.cli import main
 from byohpo.errors import StudyFileError
 from byohpo.pipeline._checks import definition_problems
@@ -24,6 +23,7 @@ from byohpo.pipeline._definition import (
     pipeline_definition,
     results_s3_uri,
 )
+from byohpo.study_file import load_study_file
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "digits-ga.toml"
 EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}

@@ -13,7 +13,6 @@ import boto3
 import pandas as pd
 import pytest
 
-from byohpo._study_file import load_study_file
 from byohpo.backends._sagemaker import SageMakerBackend
 from byohpo.cli import main
 from byohpo.errors import StudyFileError
@@ -27,6 +26,7 @@ from byohpo.pipeline._deploy import (
 from byohpo.pipeline._step import best_summary, export_results, run_step
 from byohpo.pipeline._study_toml import dump_study
 from byohpo.results import StudyResult
+from byohpo.study_file import load_study_file
 from tests.pipeline_study import accuracy, upload_study, write_study
 from tests.test_results import two_objective_study
 
@@ -220,3 +220,24 @@ def test_the_table_is_also_parquet_when_pyarrow_is_installed(tmp_path: Path) -> 
     written = export_results(result, tmp_path)
     assert tmp_path / "results.parquet" in written
     assert len(pd.read_parquet(tmp_path / "results.parquet")) == len(result.table())
+
+
+def test_the_step_reads_job_ends_from_the_study_file_s_events_queue(tmp_path: Path) -> None:
+    queue = "byohpo-tiny-job-events"
+    with FakeSageMaker(instant=True, metrics_fn=accuracy, events=queue) as fake:
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        path = write_study(tmp_path).path
+        url = f"https://sqs.us-east-1.amazonaws.com/123456789012/{queue}"
+        path.write_text(path.read_text() + f'\n[sagemaker]\nevents_queue = "{url}"\n')
+        study = load_study_file(path)
+        settings = upload_study(study, boto3.client("s3"))
+        result = run_step(  # no backend given: the step makes SageMaker's, with the queue
+            settings.study_file_uri,
+            store=study_store(study, settings),
+            results_dir=tmp_path / "out",
+            run_id="exec1",
+            progress=False,
+        )
+        calls = fake.aws.aws_calls
+    assert result.trials == 4 and result.is_finished
+    assert calls["sqs.ReceiveMessage"] >= 1 and calls["sqs.DeleteMessageBatch"] >= 1

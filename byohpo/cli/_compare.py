@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from byohpo._study_file import StudyFile
     from byohpo.backends._base import Backend
     from byohpo.results import StudyResult
+    from byohpo.study_file import StudyFile
 
 
 @dataclass(frozen=True)
@@ -290,8 +290,8 @@ def add_compare_parser(commands: Any) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from byohpo._study_file import load_study_file
     from byohpo.study._tuner import studies_dir
+    from byohpo.study_file import load_study_file
 
     study = load_study_file(args.study_file)
     strategies = parse_strategies(args.strategies)

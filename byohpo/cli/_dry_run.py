@@ -9,8 +9,9 @@ job running and no request).
 
 The service keeps its jobs on disk (:mod:`byohpo.fake._job_journal`): if it is gone when a
 study resumes (it idled out, or the machine restarted), a new one is started in the same
-directory, answers for the jobs that ended as before, and reports the jobs that were still
-running as failed by an internal error, which the study retries. Only a job the new
+directory, answers for the jobs that ended as before (their S3 data, checkpoints and logs
+included: :mod:`byohpo.fake._kept_data`), and reports the jobs that were still running as
+failed by an internal error, which the study retries. Only a job the new
 service has no record of at all is recorded here as lost (failed), so the study goes on
 without waiting for a result that will never come. The inputs are put in the new
 service's S3 again, and the faults of ``--faults`` or ``[dry_run.faults]`` apply again.
@@ -82,11 +83,14 @@ def dry_run_backend(
     study_name: str,
     inputs: Mapping[str, str | Path] | None = None,
     faults: Faults | None = None,
+    events_queue: str | None = None,
 ) -> FakeSageMaker:
     """The backend of a dry-run study: the fake SageMaker on the study's service.
 
     ``faults`` are remembered beside the service, so a service started when the study
-    resumes rehearses the same storm; without them, the remembered ones apply.
+    resumes rehearses the same storm; without them, the remembered ones apply. With
+    ``events_queue`` (a queue URL, as on SageMaker, or a name), the study learns of its jobs'
+    ends from a queue of that name in the fake AWS, as it would from the stack's queue.
     """
     directory = service_dir(location, study_name)
     faults_file = directory / FAULTS_FILE
@@ -100,6 +104,7 @@ def dry_run_backend(
         inputs=dict(inputs or {}),
         service=directory,
         service_idle_timeout=idle_timeout(),
+        events=events_queue or False,
         **options,
     )
 
@@ -161,15 +166,7 @@ def study_backend(
         finally:
             backend.close()
         return
-    if events_queue is not None:
-        raise UserError(
-            "--events-queue works on SageMaker only: a dry run from the command line polls "
-            "its fake service (not yet events)",
-            f"--dry-run --events-queue {events_queue}",
-            "Drop --events-queue for the dry run (in Python, FakeSageMaker(events=True) "
-            "rehearses status by events).",
-        )
-    fake = dry_run_backend(location, name, inputs, faults)  # started when the study runs
+    fake = dry_run_backend(location, name, inputs, faults, events_queue)  # started by the study
     try:
         yield fake
     finally:
@@ -206,8 +203,8 @@ def record_lost_jobs(store: Store, backend: FakeSageMaker) -> list[int]:
         f"byohpo: the fake AWS of this dry run is gone ({_how_it_ended(start.previous)}); a "
         f"new one was started, with the dry-run inputs put in its S3 again. It remembers "
         f"{remembered} of the {len(flying)} jobs that were in flight (a job still running "
-        "when the old one ended is reported failed, and retried); S3 data and logs are not "
-        "kept.",
+        "when the old one ended is reported failed, and retried), with their S3 data and "
+        "logs.",
         file=sys.stderr,
     )
     if not lost:

@@ -116,7 +116,9 @@ def _events_option(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="status by events: the SQS queue that EventBridge fills with the study's job "
         "state changes (infra/template.yaml's JobEventsQueueUrl); ended jobs are noticed "
-        "within seconds and SageMaker is listed only as a safety net",
+        "within seconds and SageMaker is listed only as a safety net (with --dry-run: a "
+        "queue of that name in the fake AWS; a study file may give it as [sagemaker] "
+        "events_queue)",
     )
 
 
@@ -180,7 +182,7 @@ def _reader_went_away() -> int:
 
 # -- commands --------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from byohpo._study_file import load_study_file
+    from byohpo.study_file import load_study_file
 
     study = load_study_file(args.study_file)
     if args.name is not None:
@@ -197,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         region=args.region,
         profile=args.profile,
         faults=faults,
-        events_queue=args.events_queue,
+        events_queue=args.events_queue or study.events_queue,
     ) as backend:
         tuner = study.make_tuner(
             backend=backend, on_interrupt=on_interrupt, progress=not args.quiet

@@ -30,7 +30,7 @@ from byohpo._job_checks import bucket_of
 from byohpo.backends._retry import RetryPolicy
 from byohpo.backends._sagemaker import SageMakerBackend
 from byohpo.errors import MissingExtraError, UserError
-from byohpo.fake._events import queue_url
+from byohpo.fake._events import create_events_queue, events_queue_name, queue_url
 from byohpo.fake._fault_settings import faults_to_json
 from byohpo.fake._faults import FailureKind, Faults
 from byohpo.fake._service_client import (
@@ -119,7 +119,9 @@ class FakeSageMaker(SageMakerBackend):
     ``infra/template.yaml``: the fake publishes each job state change on moto's
     EventBridge, a rule sends them to an SQS queue, and this backend reads it
     (``events_wait_seconds``, 0 by default: the fake's polls are frequent anyway;
-    ``safety_net_seconds``, 10 minutes by default).
+    ``safety_net_seconds``, 10 minutes by default). ``events="name"`` (or the queue URL a
+    real study uses) names the fake's queue. On a service too: the service publishes every
+    job's state changes, and this backend makes its rule and queue there when it starts.
 
     ``service=DIR`` puts the fake AWS in a background process instead (found in, or
     started for, the state directory ``DIR``; see :mod:`byohpo.fake._service_client`).
@@ -145,18 +147,12 @@ class FakeSageMaker(SageMakerBackend):
         list_calls_per_second: float | None = None,
         service: str | os.PathLike[str] | None = None,
         service_idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-        events: bool = False,
+        events: bool | str = False,
         events_wait_seconds: int = 0,
         safety_net_seconds: float = 600.0,
         **aws_options: Any,
     ) -> None:
-        if events and service is not None:
-            raise UserError(
-                "status by events works with the fake in this process only, not yet with a "
-                "fake-AWS service",
-                "events=True with service=...",
-                "Drop service=, or drop events=True to poll the service.",
-            )
+        queue = events_queue_name(events) if events else None
         super().__init__(
             self.session,
             region=region,
@@ -164,7 +160,7 @@ class FakeSageMaker(SageMakerBackend):
             min_poll_interval=min_poll_interval,
             list_calls_per_second=list_calls_per_second,
             image_lookup=dry_run_image,
-            events_queue=queue_url(region) if events else None,
+            events_queue=queue_url(region, name=queue) if queue else None,
             events_wait_seconds=events_wait_seconds,
             safety_net_seconds=safety_net_seconds,
         )
@@ -180,13 +176,15 @@ class FakeSageMaker(SageMakerBackend):
         self._service_idle_timeout = service_idle_timeout
         self._service_options = _service_options(aws_options, region) if service is not None else {}
         self._environment: ServiceEnvironment | None = None
+        self._events_queue_name = queue
         if self.service_dir is not None:
             return
         try:
             from byohpo.fake._aws import FakeAWS
         except ImportError as exc:  # pragma: no cover - boto3 is a core dependency
             raise MissingExtraError("moto", "fake", "The fake SageMaker (dry runs)") from exc
-        self._aws = FakeAWS(region=region, events=events, **aws_options)
+        named: dict[str, Any] = {"events": True, "events_queue_name": queue} if queue else {}
+        self._aws = FakeAWS(region=region, **named, **aws_options)
 
     @property
     def aws(self) -> FakeAWS:
@@ -270,6 +268,8 @@ class FakeSageMaker(SageMakerBackend):
         try:
             if self.service is not None and self.service_dir is not None:
                 self._remember_inputs(self.service, self.service_dir)
+                if self._events_queue_name is not None:  # the service publishes; the rule
+                    self._make_events_queue(self._events_queue_name)
             self._put_inputs()
         except BaseException:
             self._stop_here()
@@ -301,6 +301,16 @@ class FakeSageMaker(SageMakerBackend):
         self._stop_here()
 
     # -- what a dry run needs -------------------------------------------------------------------
+    def _make_events_queue(self, name: str) -> None:
+        """The rule and queue of status by events, in the service's account (idempotent)."""
+        session = self.session()
+        events, sqs = session.client("events"), session.client("sqs")
+        try:
+            create_events_queue(events, sqs, name)
+        finally:
+            events.close()
+            sqs.close()
+
     def _put_inputs(self) -> None:
         if not self._inputs:
             return

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from typing import Any
 from botocore.client import BaseClient
 
 from byohpo.backends._job_events import EVENT_SOURCE, TRAINING_JOB_STATE_CHANGE, rule_pattern
+from byohpo.errors import UserError
 from byohpo.fake._training_jobs import JobStore, TrainingJobRecord
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ EVENTS_QUEUE_NAME = "byohpo-job-events"
 """The queue (and rule) name the fake makes for status by events."""
 PUT_EVENTS_BATCH = 10
 """The most entries one PutEvents takes."""
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _TIMES = ("CreationTime", "LastModifiedTime", "TrainingStartTime", "TrainingEndTime")
 
 
@@ -38,6 +41,22 @@ MOTO_ACCOUNT_ID = "123456789012"
 def queue_url(region: str, account_id: str = MOTO_ACCOUNT_ID, name: str = EVENTS_QUEUE_NAME) -> str:
     """The URL moto gives a queue of that name (in moto's account by default)."""
     return f"https://sqs.{region}.amazonaws.com/{account_id}/{name}"
+
+
+def events_queue_name(events: bool | str) -> str:
+    """The fake's queue name for ``events``: True gives :data:`EVENTS_QUEUE_NAME`; a name, or
+    a queue URL (``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``), gives that name."""
+    if events is True:
+        return EVENTS_QUEUE_NAME
+    name = str(events).rstrip("/").rsplit("/", 1)[-1]
+    if not _QUEUE_NAME.fullmatch(name):
+        raise UserError(
+            "an events queue is named by 1 to 80 letters, digits, '-' or '_' (or by its URL)",
+            repr(events),
+            "Give the queue's URL, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/"
+            "byohpo-digits-ga-job-events, or its name.",
+        )
+    return name
 
 
 def create_events_queue(events: BaseClient, sqs: BaseClient, name: str = EVENTS_QUEUE_NAME) -> str:

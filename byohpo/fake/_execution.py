@@ -12,9 +12,8 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from botocore.client import BaseClient
 from byohpo.fake._cloudwatch import JobLog, MetricParser, MetricPublisher
 from byohpo.fake._container import (
     PROGRAM_PARAM,
-    SUBMIT_DIR_PARAM,
     JobSpec,
     Workspace,
     command,
@@ -35,13 +33,19 @@ from byohpo.fake._container import (
     write_config,
 )
 from byohpo.fake._faults import FailureKind
-from byohpo.fake._process import OutputLine, ScriptProcess
+from byohpo.fake._job_io import (
+    JobFailure,
+    ScriptOutput,
+    TrainingOutcome,
+    download_inputs,
+    failure_reason,
+    write_preamble,
+)
+from byohpo.fake._process import ScriptProcess
 from byohpo.fake._training_jobs import (
-    MAX_FAILURE_REASON,
     JobStore,
     MetricValue,
     SecondaryStatus,
-    StopCause,
     TrainingJobRecord,
 )
 from byohpo.fake._transfer import S3Location, S3Transfer, TransferError
@@ -68,19 +72,6 @@ class ExecutionSettings:
     instant: bool = False
     metrics_fn: MetricsFn | None = None
     instant_training_seconds: float = 0.0
-
-
-class JobFailure(Exception):
-    """The job fails; the message is its FailureReason."""
-
-
-@dataclass
-class _Outcome:
-    exit_code: int = 0
-    command: str = ""
-    stderr_tail: Sequence[str] = ()
-    metrics: dict[str, MetricValue] = field(default_factory=dict)
-    aborted: bool = False
 
 
 def _now() -> float:
@@ -167,14 +158,7 @@ class JobExecution:
         if record.stop_cause is not None:
             return
         now = _now()
-        condition = record.stopping_condition
-        cause = None
-        started = record.training_start_time
-        if started is not None and now - started >= condition["MaxRuntimeInSeconds"]:
-            cause = StopCause.MAX_RUNTIME
-        max_wait = condition.get("MaxWaitTimeInSeconds")
-        if max_wait is not None and now - record.creation_time >= max_wait:
-            cause = StopCause.MAX_WAIT
+        cause = record.limit_reached(now)
         if cause is not None:
 
             def stop(record: TrainingJobRecord) -> None:
@@ -215,7 +199,13 @@ class JobExecution:
             if not self._settings.instant:
                 self.workspace.create()
                 write_config(self.workspace, self._spec)
-                self._download()
+                download_inputs(
+                    self._transfer,
+                    self._spec,
+                    self.workspace,
+                    self._checkpoint_uri,
+                    self._checkpoints_seen,
+                )
         except (JobFailure, TransferError) as exc:
             if self._stopping:  # SageMaker: a job that is Stopping ends Stopped
                 self._finish(self._stop_status())
@@ -234,37 +224,6 @@ class JobExecution:
         cause = self.record.stop_cause
         return cause.final_status if cause is not None else SecondaryStatus.STOPPED
 
-    def _download(self) -> None:
-        decoded = decode_hyperparameters(self._spec.hyperparameters)
-        if not decoded.get(PROGRAM_PARAM):
-            raise JobFailure(
-                f"AlgorithmError: no entry point: the hyperparameter '{PROGRAM_PARAM}' is not "
-                f"set. Script-mode jobs name their script in '{PROGRAM_PARAM}' and their "
-                f"code archive in '{SUBMIT_DIR_PARAM}', as the SageMaker Python SDK sets them."
-            )
-        submit_dir = decoded.get(SUBMIT_DIR_PARAM)
-        if submit_dir:
-            archive = S3Location.parse(str(submit_dir))
-            self._transfer.extract_tarball(archive, self.workspace.code_dir)
-        for channel in self._spec.channels:
-            name = channel["ChannelName"]
-            source = channel.get("DataSource") or {}
-            s3 = source.get("S3DataSource")
-            if not s3 or s3.get("S3DataType", "S3Prefix") != "S3Prefix":
-                raise JobFailure(
-                    f"ClientError: channel '{name}': the fake SageMaker downloads S3Prefix data "
-                    "sources only."
-                )
-            destination = self.workspace.channel_dir(name)
-            destination.mkdir(parents=True, exist_ok=True)
-            self._transfer.download_prefix(S3Location.parse(s3["S3Uri"]), destination)
-        if self._checkpoint_uri:
-            self._transfer.sync_down(
-                S3Location.parse(self._checkpoint_uri),
-                self.workspace.checkpoint_dir,
-                self._checkpoints_seen,
-            )
-
     def _sync_checkpoints(self) -> None:
         if self._checkpoint_uri:
             self._transfer.sync_up(
@@ -275,20 +234,7 @@ class JobExecution:
 
     # --- training -------------------------------------------------------------------------
 
-    def _preamble(self, log: JobLog, command_line: str) -> None:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
-        now = _now()
-        log.write(
-            [
-                (now, f"{stamp} sagemaker-training-toolkit INFO     Invoking user script"),
-                (now, "Invoking script with the following command:"),
-                (now, ""),
-                (now, command_line),
-                (now, ""),
-            ]
-        )
-
-    def _train_script(self, log: JobLog) -> _Outcome:
+    def _train_script(self, log: JobLog) -> TrainingOutcome:
         settings = self._settings
         decoded = decode_hyperparameters(self._spec.hyperparameters)
         args = command_args(user_hyperparameters(decoded))
@@ -296,19 +242,22 @@ class JobExecution:
         argv = command(python, str(decoded[PROGRAM_PARAM]), args)
         command_line = " ".join(argv)
         parser = MetricParser(self.record.metric_definitions)
-        publisher = (
+        output = ScriptOutput(
+            log,
+            parser,
             MetricPublisher(self._metrics_client, self.record.name)
             if self._metrics_client is not None
-            else None
+            else None,
+            self.record.fate.metrics_missing,
         )
-        self._preamble(log, command_line)
+        write_preamble(log, command_line, _now())
         process = ScriptProcess(
             argv, self.workspace.code_dir, environment(self.workspace, self._spec, args)
         )
         try:
             pid = process.start()
         except OSError as exc:
-            return _Outcome(exit_code=127, command=command_line, stderr_tail=[str(exc)])
+            return TrainingOutcome(exit_code=127, command=command_line, stderr_tail=[str(exc)])
         self._process = process
         self._change(lambda r: setattr(r, "pid", pid))
         stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
@@ -318,7 +267,7 @@ class JobExecution:
         while not process.finished:
             lines = process.read_lines(timeout=_POLL_SECONDS)
             if lines:
-                self._emit(lines, log, parser, publisher)
+                output.emit(lines)
                 stderr_tail.extend(line.text for line in lines if line.stderr)
             now = time.monotonic()
             if exited_at is None and process.poll() is not None:
@@ -339,10 +288,10 @@ class JobExecution:
                 self._sync_checkpoints()
                 next_sync = now + settings.checkpoint_sync_seconds
         code = process.close()
-        self._emit(process.read_lines(timeout=0), log, parser, publisher)
+        output.emit(process.read_lines(timeout=0))
         exit_code = 0 if code is None else (128 - code if code < 0 else code)
         self._change(lambda r: setattr(r, "exit_code", exit_code))
-        return _Outcome(
+        return TrainingOutcome(
             exit_code=exit_code,
             command=command_line,
             stderr_tail=list(stderr_tail),
@@ -350,27 +299,9 @@ class JobExecution:
             aborted=self._aborted.is_set(),
         )
 
-    def _emit(
-        self,
-        lines: Sequence[OutputLine],
-        log: JobLog,
-        parser: MetricParser,
-        publisher: MetricPublisher | None,
-    ) -> None:
-        if not lines:
-            return
-        log.write([(line.timestamp, line.text) for line in lines])
-        points = [
-            (line.timestamp, name, value)
-            for line in lines
-            for name, value in parser.feed(line.text, line.timestamp)
-        ]
-        if points and publisher is not None and not self.record.fate.metrics_missing:
-            publisher.publish(points)
-
-    def _train_instant(self, log: JobLog) -> _Outcome:
+    def _train_instant(self, log: JobLog) -> TrainingOutcome:
         settings = self._settings
-        self._preamble(log, "(instant mode: no script runs)")
+        write_preamble(log, "(instant mode: no script runs)", _now())
         deadline = time.monotonic() + settings.instant_training_seconds
         while time.monotonic() < deadline and not self._stopping:
             self._check_limits()
@@ -378,14 +309,14 @@ class JobExecution:
                 lambda: self._stopping, timeout=min(_POLL_SECONDS * 4, deadline - time.monotonic())
             )
         if self._stopping:
-            return _Outcome(aborted=self._aborted.is_set())
+            return TrainingOutcome(aborted=self._aborted.is_set())
         hyperparameters = user_hyperparameters(decode_hyperparameters(self._spec.hyperparameters))
         try:
             values = dict(settings.metrics_fn(hyperparameters)) if settings.metrics_fn else {}
         except Exception as exc:  # the function stands for the script: its error fails the job
             lines = traceback.format_exception_only(type(exc), exc)
             log.write([(_now(), line.rstrip("\n")) for line in lines])
-            return _Outcome(exit_code=1, command="metrics_fn", stderr_tail=lines)
+            return TrainingOutcome(exit_code=1, command="metrics_fn", stderr_tail=lines)
         now = _now()
         log.write([(now, f"{name}={value}") for name, value in values.items()])
         defined = [d["Name"] for d in self.record.metric_definitions]
@@ -394,7 +325,7 @@ class JobExecution:
             for name in defined
             if name in values and math.isfinite(float(values[name]))
         }
-        return _Outcome(metrics=metrics)
+        return TrainingOutcome(metrics=metrics)
 
     # --- the end --------------------------------------------------------------------------
 
@@ -415,7 +346,7 @@ class JobExecution:
             )
         self._sync_checkpoints()
 
-    def _conclude(self, outcome: _Outcome, log: JobLog) -> None:
+    def _conclude(self, outcome: TrainingOutcome, log: JobLog) -> None:
         record = self.record
         if outcome.aborted:
             self._finish(self._stop_status(), metrics=outcome.metrics)
@@ -427,7 +358,7 @@ class JobExecution:
                 return
             failure = record.fate.failure
             if failure is not None or outcome.exit_code != 0:
-                reason = self._failure_reason(outcome, failure)
+                reason = failure_reason(outcome, failure, self.workspace)
                 log.write([(_now(), "Reporting training FAILURE"), (_now(), reason)])
                 self._upload(model=False)
                 self._finish(SecondaryStatus.FAILED, reason, outcome.metrics)
@@ -442,21 +373,3 @@ class JobExecution:
                 self._finish(SecondaryStatus.FAILED, str(exc), outcome.metrics)
             return
         self._finish(SecondaryStatus.COMPLETED, metrics=outcome.metrics)
-
-    def _failure_reason(self, outcome: _Outcome, failure: FailureKind | None) -> str:
-        if failure is FailureKind.INTERNAL:
-            return failure.failure_reason
-        if failure is FailureKind.ALGORITHM:
-            return f'{failure.failure_reason}\nCommand "{outcome.command}", exit code: 1'
-        failure_file = self.workspace.failure_file
-        if failure_file.is_file():
-            written = failure_file.read_text(errors="replace").strip()
-            if written:
-                return f"AlgorithmError: {written}"
-        code = outcome.exit_code
-        head = f'AlgorithmError: ExecuteUserScriptError:\nExitCode {code}\nErrorMessage "'
-        tail = f'"\nCommand "{outcome.command}", exit code: {code}'
-        # FailureReason holds 1024 characters: the end of stderr says most, keep that.
-        room = max(0, MAX_FAILURE_REASON - len(head) - len(tail))
-        message = "\n".join(outcome.stderr_tail).strip()
-        return head + (message[-room:] if room else "") + tail

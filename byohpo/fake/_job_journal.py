@@ -10,7 +10,7 @@ metrics, so the resumed study collects their results instead of calling them los
 A job that was still running when its service ended cannot be finished: it comes back
 ``Failed`` with :data:`LOST_REASON`, an internal error of the (fake) service, which the
 study retries as it retries SageMaker's own failures. What the jobs wrote to the fake S3
-and CloudWatch Logs is not kept: a resumed study reads no learning curve of them.
+and CloudWatch Logs is kept beside them (:mod:`byohpo.fake._kept_data`).
 
 Each file is replaced atomically (a reader sees the old version or the new one).
 """

@@ -15,7 +15,8 @@ CloudWatch, IAM, STS). Clients reach it through ``AWS_ENDPOINT_URL``
 
 It writes ``service.json`` (port and pid) in the state directory once it answers, keeps its
 jobs in ``jobs/`` there (:mod:`byohpo.fake._job_journal`: a service started later in the same
-directory answers for them again), and
+directory answers for them again) and their S3 objects and log streams in ``data/``
+(:mod:`byohpo.fake._kept_data`: put back in a service started there later), and
 ends by itself after ``--idle-timeout`` seconds with no job running and no request (0:
 never), on SIGTERM or SIGINT, or on ``POST /byohpo-fake/shutdown``. Ending kills every
 job's script with its whole process group and records the end in ``service.json``.
@@ -62,6 +63,8 @@ _CHECK_SECONDS = 0.5
 """How often the service looks at its jobs and its idle time, and writes its journal."""
 JOURNAL_DIR = "jobs"
 """In the state directory: the service's jobs, kept for a service started there later."""
+DATA_DIR = "data"
+"""In the state directory: its S3 objects and log streams, kept the same way."""
 
 
 class Activity:
@@ -227,6 +230,10 @@ def serve(state_dir: Path, idle_timeout: float, options: Mapping[str, Any]) -> s
     if isinstance(settings.get("faults"), Mapping):
         settings["faults"] = faults_from_json(settings["faults"])
     settings.setdefault("journal", str(state_dir / JOURNAL_DIR))
+    settings.setdefault("kept_data", str(state_dir / DATA_DIR))
+    # SageMaker's job events are published; a study wanting them makes its rule and queue.
+    settings.setdefault("events", True)
+    settings.setdefault("events_queue_name", None)
     fake = FakeAWS(**settings)
     fake.start()
     server = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -169,6 +169,19 @@ class TrainingJobRecord:
     def keep_alive_seconds(self) -> int | None:
         keep_alive = self.resource_config.get("KeepAlivePeriodInSeconds")
         return int(keep_alive) if keep_alive else None
+
+    def limit_reached(self, now: float) -> StopCause | None:
+        """The limit that stops this job at ``now``: MaxRuntime since training started or,
+        for spot, MaxWaitTime since creation; ``None`` while within both."""
+        condition = self.stopping_condition
+        cause = None
+        started = self.training_start_time
+        if started is not None and now - started >= condition["MaxRuntimeInSeconds"]:
+            cause = StopCause.MAX_RUNTIME
+        max_wait = condition.get("MaxWaitTimeInSeconds")
+        if max_wait is not None and now - self.creation_time >= max_wait:
+            cause = StopCause.MAX_WAIT
+        return cause
 
     def enter(self, status: SecondaryStatus, now: float) -> None:
         """Move to ``status``, closing the previous transition. Idempotent per status."""
@@ -419,6 +432,26 @@ class JobStore:
         """Block until ``predicate()`` holds (checked under the lock); False on timeout."""
         with self.lock:
             return self.changed.wait_for(predicate, timeout)
+
+    def wait_for_ends(self, names: Sequence[str], timeout: float | None) -> list[FakeTrainingJob]:
+        """Block until the named jobs (all jobs if none is named) are terminal; their
+        snapshots. ``TimeoutError`` after ``timeout`` seconds."""
+        wanted = {n.lower() for n in names}
+
+        def selected() -> list[TrainingJobRecord]:
+            return [r for r in self.all() if not wanted or r.name.lower() in wanted]
+
+        def done() -> bool:
+            records = selected()
+            if wanted and len({r.name.lower() for r in records}) < len(wanted):
+                return False
+            return all(r.status.is_terminal for r in records)
+
+        if not self.wait_until(done, timeout):
+            busy = [r.name for r in selected() if not r.status.is_terminal]
+            raise TimeoutError(f"Jobs still running after {timeout} seconds: {busy}")
+        with self.lock:
+            return [self.snapshot(r) for r in selected()]
 
     @staticmethod
     def snapshot(record: TrainingJobRecord) -> FakeTrainingJob:

@@ -71,8 +71,8 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> tuple[Any, Any]:
-    from byohpo._study_file import load_study_file
     from byohpo.pipeline._definition import PipelineSettings
+    from byohpo.study_file import load_study_file
 
     study = load_study_file(args.study_file)
     names = [o[0][2:].replace("-", "_") for o in _SETTINGS_OPTIONS]

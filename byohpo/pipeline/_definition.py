@@ -57,7 +57,7 @@ from byohpo.backends._base import study_prefix
 from byohpo.errors import JobDefinitionError, StudyFileError
 
 if TYPE_CHECKING:
-    from byohpo._study_file import StudyFile
+    from byohpo.study_file import StudyFile
 
 __all__ = [
     "RESULTS_OUTPUT",

@@ -34,7 +34,7 @@ from byohpo.pipeline._study_toml import dump_study
 if TYPE_CHECKING:
     import boto3
 
-    from byohpo._study_file import StudyFile
+    from byohpo.study_file import StudyFile
 
 STUDY_TAG = "byohpo:study"
 SCHEDULE_GROUP = "default"

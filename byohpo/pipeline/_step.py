@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from byohpo._study_file import load_study_file
 from byohpo.errors import NoCompletedTrialError, UserError
 from byohpo.study._store import Store
 from byohpo.study._tuner import STUDY_NAME, Tuner
+from byohpo.study_file import StudyFile, load_study_file
 
 if TYPE_CHECKING:
     from byohpo.backends._base import Backend
@@ -49,7 +49,8 @@ def run_step(
     """Run or resume the study, then write its results to ``results_dir``.
 
     With ``run_id`` (the pipeline execution's id) the study is ``<name>-<run_id>``,
-    kept in ``<store>/<run_id>``: one study per execution, resumed by its retries.
+    kept in ``<store>/<run_id>``: one study per execution, resumed by its retries. The
+    study file's ``[sagemaker] events_queue`` gives the SageMaker backend status by events.
     """
     study = load_study_file(study_file, s3_client=s3_client)
     name, location = study.name, store.rstrip("/")
@@ -57,6 +58,23 @@ def run_step(
         name, location = f"{name}-{run_id}", f"{location}/{run_id}"
         if not STUDY_NAME.match(name):
             raise UserError("a run id must keep the study name valid", repr(run_id))
+    owned = None
+    if backend is None and study.events_queue is not None:  # [sagemaker] events_queue
+        from byohpo.backends._sagemaker import SageMakerBackend
+
+        backend = owned = SageMakerBackend(events_queue=study.events_queue)
+    try:
+        result = _run_or_resume(study, name, location, backend, progress)
+    finally:
+        if owned is not None:
+            owned.close()
+    export_results(result, results_dir)
+    return result
+
+
+def _run_or_resume(
+    study: StudyFile, name: str, location: str, backend: Backend | None, progress: bool
+) -> StudyResult:
     existing = Store(location)
     if existing.exists() and existing.load().study:
         result = Tuner.resume(
@@ -75,7 +93,6 @@ def run_step(
             progress=progress,
         )
         result = tuner.run()
-    export_results(result, results_dir)
     return result
 
 

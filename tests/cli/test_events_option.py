@@ -11,15 +11,14 @@ from byohpo.cli import main
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits-ga.toml"
 
 
-def test_a_dry_run_with_an_events_queue_is_refused_and_launches_nothing(
+def test_a_dry_run_with_an_events_queue_sqs_cannot_name_is_refused_and_launches_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("BYOHPO_STUDIES", str(tmp_path / "studies"))
-    url = "https://sqs.us-east-1.amazonaws.com/123456789012/byohpo-digits-ga-job-events"
-    status = main(["run", str(EXAMPLE), "--dry-run", "--events-queue", url, "--quiet"])
+    status = main(["run", str(EXAMPLE), "--dry-run", "--events-queue", "my queue!", "--quiet"])
     err = capsys.readouterr().err
     assert status == 2, err
-    assert "--events-queue works on SageMaker only" in err and "Traceback" not in err
+    assert "an events queue is named by" in err and "Traceback" not in err
     assert not list((tmp_path / "studies").glob("*/*"))  # no study was started
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from byohpo._study_file import load_study_file
 from byohpo.cli import main
+from byohpo.study_file import load_study_file
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits-ga.toml"
 

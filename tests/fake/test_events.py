@@ -101,6 +101,49 @@ def test_without_events_the_same_dry_run_lists_sagemaker_every_poll(tmp_path: Pa
         assert backend.api_calls["ReceiveMessage"] == 0
 
 
-def test_events_with_a_fake_service_are_refused_for_now(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="not yet"):
-        byohpo.FakeSageMaker(events=True, service=tmp_path / "service")
+SCRIPT = "import random\nprint(f'Validation-accuracy={random.random():.4f}')\n"
+
+
+def test_a_dry_run_on_a_fake_service_learns_of_ended_jobs_from_its_named_queue(
+    tmp_path: Path,
+) -> None:
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/byohpo-service-events"
+    job = template(tmp_path)
+    (tmp_path / "src" / "train.py").write_text(SCRIPT)
+    backend = byohpo.FakeSageMaker(
+        service=tmp_path / "service",
+        events=url,
+        safety_net_seconds=3600,
+        min_poll_interval=0.05,
+    )
+    try:
+        result = byohpo.Tuner(
+            job,
+            SPACE,
+            backend=backend,
+            study_name="service-events",
+            objective="validation:accuracy",
+            max_jobs=4,
+            max_parallel_jobs=2,
+            seed=2,
+            progress=False,
+            store=MemoryEventLog(),
+        ).run()
+        calls = backend.api_calls
+    finally:
+        backend.shutdown()
+        from byohpo.fake._service_client import stop_service
+
+        stop_service(tmp_path / "service")
+    table = result.table()
+    assert len(table) == 4 and table["status"].eq("Completed").all()
+    assert backend.events_queue is not None and backend.events_queue.endswith(
+        "/byohpo-service-events"
+    )
+    assert calls["ListTrainingJobs"] <= 1  # the safety net (an hour) never came due
+    assert calls["ReceiveMessage"] >= 1 and calls["DeleteMessageBatch"] >= 1
+
+
+def test_an_events_queue_name_sqs_cannot_have_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="events queue is named by"):
+        byohpo.FakeSageMaker(events="my queue!", service=tmp_path / "service")

@@ -16,11 +16,11 @@ from typing import Any
 import boto3
 import pytest
 
-from byohpo._study_file import load_study_file
 from byohpo.cli import main
 from byohpo.fake import FakeSageMaker
 from byohpo.pipeline._definition import study_store
 from byohpo.pipeline._step import run_step
+from byohpo.study_file import load_study_file
 from tests.infra.policy import (
     ACCOUNT,
     REGION,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from byohpo._study_file import load_study_file
 from byohpo.cli import main
 from byohpo.cli._compare import render_comparison, run_comparison, summary_table
+from byohpo.study_file import load_study_file
 from tests.sdk.conftest import instant_fake
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import byohpo
-from byohpo._study_file import load_study_file
+from byohpo.study_file import load_study_file
 
 pytestmark = pytest.mark.slow
 

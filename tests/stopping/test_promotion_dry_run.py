@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import byohpo
-from byohpo._study_file import load_study_file
+from byohpo.study_file import load_study_file
 
 pytestmark = pytest.mark.slow
 

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 import byohpo
-from byohpo._study_file import load_study_file
 from byohpo.errors import JobDefinitionError, StudyFileError, UserError
 from byohpo.simulator import Simulator, StartupModel
 from byohpo.stopping import CurvePoint
 from byohpo.study._early_stopping import STOPPED_AT_POINT
 from byohpo.study._store import MemoryEventLog
+from byohpo.study_file import load_study_file
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 METRIC = "validation:accuracy"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import byohpo
-from byohpo._study_file import load_study_file
+from byohpo.study_file import load_study_file
 from tests.tuner.test_pbt import events, job_log
 
 pytestmark = pytest.mark.slow
