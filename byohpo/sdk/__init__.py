@@ -4,6 +4,8 @@
   metric definitions and tags, read as byohpo's values (no SDK import needed);
 - :mod:`byohpo.sdk.tuner`: :class:`~byohpo.sdk.tuner.HyperparameterTuner`, the SDK's tuner
   with byohpo behind it (``from byohpo import HyperparameterTuner`` is the switch);
+- :mod:`byohpo.sdk.arguments`: the SDK tuner's arguments, checked and read as a study's;
+- :mod:`byohpo.sdk.background`: ``fit(wait=False)``'s run in a thread, waited for or stopped;
 - :mod:`byohpo.sdk.analytics`: its ``analytics().dataframe()``.
 
 Nothing here is imported by ``import byohpo``; the tuner is imported when first named.
