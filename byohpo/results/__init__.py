@@ -2,8 +2,9 @@
 
 - :mod:`~byohpo.results.study_result`: :class:`StudyResult`, the one object users hold;
 - :mod:`~byohpo.results.trials_table`: the trials table, its columns and types;
-- :mod:`~byohpo.results.pareto`, :mod:`~byohpo.results.generations`,
-  :mod:`~byohpo.results.summary`: the best trials, generations and lineages, summaries;
+- :mod:`~byohpo.results.best`, :mod:`~byohpo.results.pareto`: the best trials, the Pareto set;
+- :mod:`~byohpo.results.generations`, :mod:`~byohpo.results.summary`: generations and
+  lineages, summaries;
 - :mod:`~byohpo.results.learning_curves`: curves and early stops as tables;
 - :mod:`~byohpo.results.importance`: hyperparameter importance;
 - :mod:`~byohpo.results.plots`: figures (the ``plots`` extra);
