@@ -30,6 +30,10 @@ Promises:
   bounds the training (and the generations, when ``generations`` is not set).
 - Snapshots are complete JSON: a restored strategy continues with exactly the
   decisions the uninterrupted one would have made.
+
+The members and their steps are kept by :mod:`byohpo.strategies.population`;
+the exploit and explore decisions are made by
+:mod:`byohpo.strategies.exploitation`.
 """
 
 from __future__ import annotations
