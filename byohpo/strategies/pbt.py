@@ -31,7 +31,7 @@ Promises:
 - Snapshots are complete JSON: a restored strategy continues with exactly the
   decisions the uninterrupted one would have made.
 
-The members and their steps are kept by :mod:`byohpo.strategies.population`;
+The members and their steps are kept by :mod:`byohpo.strategies.pbt_population`;
 the exploit and explore decisions are made by
 :mod:`byohpo.strategies.exploitation`.
 """
@@ -47,8 +47,8 @@ from byohpo.space import Config, Integer
 from byohpo.strategies import options as check
 from byohpo.strategies.base import Strategy
 from byohpo.strategies.exploitation import Exploitation
+from byohpo.strategies.pbt_population import NEW, PLANNED, Population
 from byohpo.strategies.perturbation import Explorer, check_bounds, check_factors
-from byohpo.strategies.population import NEW, PLANNED, Population
 from byohpo.strategies.snapshots import (
     check_header,
     check_json,
