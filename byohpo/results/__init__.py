@@ -2,8 +2,9 @@
 
 - :mod:`~byohpo.results._study_result`: :class:`StudyResult`, the one object users hold;
 - :mod:`~byohpo.results._trials_table`: the trials table, its columns and types;
-- :mod:`~byohpo.results._pareto`, :mod:`~byohpo.results._generations`,
-  :mod:`~byohpo.results._summary`: the best trials, generations and lineages, summaries;
+- :mod:`~byohpo.results._best`, :mod:`~byohpo.results._pareto`: the best trials, the Pareto set;
+- :mod:`~byohpo.results._generations`, :mod:`~byohpo.results._summary`: generations and
+  lineages, summaries;
 - :mod:`~byohpo.results._learning_curves`: curves and early stops as tables;
 - :mod:`~byohpo.results._importance`: hyperparameter importance;
 - :mod:`~byohpo.results._plots`: figures (the ``plots`` extra);

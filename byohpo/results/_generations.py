@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from byohpo.errors import UserError
 from byohpo.objectives import Objective
 from byohpo.study._store import TrialRecord
 
@@ -80,3 +81,17 @@ def chain_to(trials: Mapping[int, TrialRecord], trial_id: int) -> list[int]:
         chain.append(current)
         current = trials[current].parent_id
     return chain[::-1]
+
+
+def lineage(
+    table: pd.DataFrame, trials: Mapping[int, TrialRecord], trial_id: int, study_name: str
+) -> pd.DataFrame:
+    """Rows of ``table`` from the founder to ``trial_id``, founder first."""
+    if isinstance(trial_id, bool) or trial_id not in trials:
+        raise UserError(
+            f"trial_id must be a trial of study {study_name!r}",
+            repr(trial_id),
+            f"Use one of the table's trial ids (0 to {len(trials) - 1}).",
+        )
+    indexed = table.set_index("trial_id", drop=False)
+    return indexed.loc[chain_to(trials, trial_id)].reset_index(drop=True)

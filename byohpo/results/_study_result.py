@@ -5,38 +5,30 @@ and never writes anything: results can be read while the study still runs,
 from another process, or long after it finished. Every table is rebuilt from
 the log alone, so the same log always gives the same tables. The computations
 live below it: :mod:`~byohpo.results._trials_table` (the table),
-:mod:`~byohpo.results._pareto`, :mod:`~byohpo.results._generations` (generations
-and lineages) and :mod:`~byohpo.results._summary`; plots and the report take a
-StudyResult and are imported only when called.
+:mod:`~byohpo.results._best` (the completed and best trials, the Pareto set),
+:mod:`~byohpo.results._generations` (generations and lineages) and
+:mod:`~byohpo.results._summary`; plots and the report take a StudyResult and are
+imported only when called.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from byohpo.errors import (
-    ByohpoError,
-    NoCompletedTrialError,
-    SearchSpaceError,
-    StoreError,
-    UserError,
-)
+from byohpo.errors import ByohpoError, StoreError
 from byohpo.objectives import Objective
+from byohpo.results import _best as best
 from byohpo.results import _summary as summaries
-from byohpo.results._generations import chain_to, founders, generations_table
+from byohpo.results._generations import founders, generations_table, lineage
 from byohpo.results._learning_curves import curve_table
-from byohpo.results._pareto import pareto_mask, scores
-from byohpo.results._trials_table import TrialsTable, has_own_job, status_counts
+from byohpo.results._trials_table import TrialsTable, has_own_job, recorded_space, status_counts
 from byohpo.space import SearchSpace
 from byohpo.study._store import StudyLog, replay
-from byohpo.trial import TrialStatus
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -58,7 +50,7 @@ class StudyResult:
 
     def __init__(self, log: StudyLog) -> None:
         self.log = log
-        self._space = self._parse_space()
+        self._space = recorded_space(log.study)
         self._columns = TrialsTable(log, self._space)
         self.objectives: tuple[Objective, ...] = self._columns.objectives
         self._trials = self._columns.records
@@ -79,19 +71,6 @@ class StudyResult:
     def from_events(cls, events: Iterable[Mapping[str, Any]]) -> StudyResult:
         """The result of a study given its events, in the order they were written."""
         return cls(replay(events))
-
-    def _parse_space(self) -> SearchSpace | None:
-        raw = self.log.study.get("space")
-        if not raw:
-            return None
-        # The log's JSON objects come back with sorted keys; ``parameter_names``, when
-        # recorded, keeps the order in which the user defined the space.
-        order = [str(n) for n in self.log.study.get("parameter_names") or [] if n in raw]
-        ordered = {name: raw[name] for name in [*order, *(n for n in raw if n not in order)]}
-        try:
-            return SearchSpace.from_json(ordered)
-        except SearchSpaceError:
-            return None
 
     # -- what the study is -----------------------------------------------------------
     @property
@@ -177,11 +156,7 @@ class StudyResult:
 
     def cost_caveat(self) -> str:
         """Empty, or a parenthesized note of the trials :attr:`total_cost` leaves out."""
-        unknown = int(self.table()["cost"].isna().sum())
-        if not unknown:
-            return ""
-        noun = "trial" if unknown == 1 else "trials"
-        return f" (without {unknown} {noun} still running or of unknown price)"
+        return summaries.cost_caveat(self.table())
 
     # -- the table ----------------------------------------------------------------------
     def table(self) -> pd.DataFrame:
@@ -210,48 +185,17 @@ class StudyResult:
 
         Duplicates are left out (the trial they repeat is there). May be empty.
         """
-        table = self.table()
-        if not self.objectives:
-            return table.iloc[0:0]
-        mask = (table["status"] == "Completed") & table["duplicate_of"].isna()
-        for column in self.objective_columns.values():
-            mask &= table[column].notna()
-        return table[mask]
+        return best.completed(self.table(), self.objectives, self.objective_columns)
 
     def _candidates(self) -> pd.DataFrame:
-        candidates = self.completed()
-        if candidates.empty:
-            raise NoCompletedTrialError(self._why_no_result())
-        return candidates
-
-    def _why_no_result(self) -> str:
-        if not self.objectives:
-            return f"study {self.name!r} records no objective, so no trial can be the best"
-        metrics = ", ".join(repr(o.metric) for o in self.objectives)
-        counts = self.status_counts
-        text = f"no trial of study {self.name!r} completed with a value for {metrics}"
-        if not counts:
-            return text + ": no trial was planned yet"
-        text += f" ({self.trials} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-        text += ")."
-        completed = counts.get("Completed", 0)
-        if completed:
-            text += (
-                f" {completed} completed without reporting it: check that the job prints it and"
-                " that its metric definition's regex matches the log."
-            )
-        reasons = Counter(
-            r.failure_reason
-            for r in self._trials
-            if r.status is TrialStatus.FAILED and r.failure_reason
+        return best.candidates(
+            self.table(),
+            self.objectives,
+            self.objective_columns,
+            name=self.name,
+            records=self._trials,
+            counts=self.status_counts,
         )
-        if reasons:
-            reason, n = reasons.most_common(1)[0]
-            text += f" The most common failure reason ({n} of {counts.get('Failed', 0)}): {reason}"
-        return text
-
-    def _scores(self, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
-        return scores(frame, self.objectives, self.objective_columns)
 
     def best(self) -> pd.Series[Any] | pd.DataFrame:
         """The best completed trial: a row of :meth:`table` (a Series) for one objective.
@@ -265,10 +209,7 @@ class StudyResult:
         return self._best_row()
 
     def _best_row(self) -> pd.Series[Any]:
-        candidates = self._candidates()
-        position = int(np.argmax(self._scores(candidates)[:, 0]))
-        row = candidates.iloc[position]
-        return row.rename(int(row["trial_id"]))
+        return best.best_row(self._candidates(), self.objectives, self.objective_columns)
 
     def best_config(self) -> dict[str, Any]:
         """The best trial's hyperparameters (static ones too), with their Python types.
@@ -291,8 +232,7 @@ class StudyResult:
         Rows of :meth:`table` in trial-id order. With one objective this is
         the best trial and any trial tied with it.
         """
-        candidates = self._candidates()
-        return candidates[pareto_mask(self._scores(candidates))]
+        return best.pareto_front(self._candidates(), self.objectives, self.objective_columns)
 
     # -- per generation, and lineages ----------------------------------------------------
     def generations(self) -> pd.DataFrame:
@@ -325,14 +265,7 @@ class StudyResult:
         """
         if trial_id is None:
             trial_id = int(self._best_row()["trial_id"])
-        if isinstance(trial_id, bool) or trial_id not in self.log.trials:
-            raise UserError(
-                f"trial_id must be a trial of study {self.name!r}",
-                repr(trial_id),
-                f"Use one of the table's trial ids (0 to {self.trials - 1}).",
-            )
-        table = self.table().set_index("trial_id", drop=False)
-        return table.loc[chain_to(self.log.trials, trial_id)].reset_index(drop=True)
+        return lineage(self.table(), self.log.trials, trial_id, self.name)
 
     # -- summaries --------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -343,11 +276,7 @@ class StudyResult:
         return "\n  ".join(summaries.headline(self))
 
     def _repr_html_(self) -> str:
-        import html
-
-        lines = summaries.headline(self)
-        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines[1:])
-        return f"<div><strong>{html.escape(lines[0])}</strong><ul>{items}</ul></div>"
+        return summaries.headline_html(self)
 
     # -- conveniences -----------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike[str]) -> None:

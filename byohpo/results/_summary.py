@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -77,3 +78,19 @@ def headline(result: StudyResult) -> list[str]:
     except NoCompletedTrialError:
         lines.append("best: no trial completed with a value yet")
     return lines
+
+
+def headline_html(result: StudyResult) -> str:
+    """The lines of :func:`headline` as HTML, for notebooks."""
+    lines = headline(result)
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines[1:])
+    return f"<div><strong>{html.escape(lines[0])}</strong><ul>{items}</ul></div>"
+
+
+def cost_caveat(table: pd.DataFrame) -> str:
+    """Empty, or a parenthesized note of the trials whose cost is unknown."""
+    unknown = int(table["cost"].isna().sum())
+    if not unknown:
+        return ""
+    noun = "trial" if unknown == 1 else "trials"
+    return f" (without {unknown} {noun} still running or of unknown price)"

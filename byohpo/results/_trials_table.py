@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from byohpo._pricing import job_cost
+from byohpo.errors import SearchSpaceError
 from byohpo.objectives import Direction, Objective, objective_values
 from byohpo.results._learning_curves import STOPPING_COLUMNS, stopping_columns
 from byohpo.space import Categorical, Continuous, Integer, SearchSpace
@@ -237,3 +238,18 @@ class TrialsTable:
             columns[key] = columns[key].astype(pd.Series(["x"]).dtype)
         columns.update(stopping_columns(self.log.stopping_events(), [r.trial_id for r in trials]))
         return pd.DataFrame(columns)
+
+
+def recorded_space(study: Mapping[str, Any]) -> SearchSpace | None:
+    """The search space a study recorded, in the user's order (None: none, or unreadable)."""
+    raw = study.get("space")
+    if not raw:
+        return None
+    # The log's JSON objects come back with sorted keys; ``parameter_names``, when
+    # recorded, keeps the order in which the user defined the space.
+    order = [str(n) for n in study.get("parameter_names") or [] if n in raw]
+    ordered = {name: raw[name] for name in [*order, *(n for n in raw if n not in order)]}
+    try:
+        return SearchSpace.from_json(ordered)
+    except SearchSpaceError:
+        return None

@@ -4,6 +4,8 @@
   metric definitions and tags, read as byohpo's values (no SDK import needed);
 - :mod:`byohpo.sdk._tuner`: :class:`~byohpo.sdk._tuner.HyperparameterTuner`, the SDK's tuner
   with byohpo behind it (``from byohpo import HyperparameterTuner`` is the switch);
+- :mod:`byohpo.sdk._arguments`: the SDK tuner's arguments, checked and read as a study's;
+- :mod:`byohpo.sdk._background`: ``fit(wait=False)``'s run in a thread, waited for or stopped;
 - :mod:`byohpo.sdk._analytics`: its ``analytics().dataframe()``.
 
 Nothing here is imported by ``import byohpo``; the tuner is imported when first named.

@@ -12,9 +12,7 @@ where :func:`~byohpo.study._tuner.study_location` puts a study of that name.
 from __future__ import annotations
 
 import contextvars
-import math
 import os
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,28 +22,32 @@ from byohpo.errors import UserError
 from byohpo.objectives import Objective
 from byohpo.results import StudyResult
 from byohpo.sdk._analytics import TuningAnalytics, sdk_description
+from byohpo.sdk._arguments import (
+    SAGEMAKER_STRATEGIES as SAGEMAKER_STRATEGIES,  # still importable from here
+)
+from byohpo.sdk._arguments import (
+    channels,
+    check_early_stopping,
+    check_static,
+    default_max_jobs,
+    direction,
+    early_stopping_rule,
+    refuse_unsupported,
+    strategy_name,
+    training_job,
+)
+from byohpo.sdk._background import BackgroundRun, StopWhenAsked
 from byohpo.sdk._conversion import (
-    channels_from_sdk,
     hyperband_options,
     metric_definitions_from_sdk,
     warm_start_parents,
 )
-from byohpo.space import Categorical, SearchSpace
+from byohpo.space import SearchSpace
 from byohpo.study._store import Store
 from byohpo.study._tuner import Tuner, study_location
 
 if TYPE_CHECKING:
-    from byohpo._clock import Clock
     from byohpo.backends._base import Backend
-    from byohpo.job import TrainingJob
-
-SAGEMAKER_STRATEGIES = {
-    "bayesian": "sagemaker:bayesian",
-    "random": "sagemaker:random",
-    "hyperband": "sagemaker:hyperband",
-    "grid": "sagemaker:grid",
-}
-"""SageMaker's own strategy names (any case), run by SageMaker's tuner as a byohpo strategy."""
 
 _DEFAULT_BACKEND: contextvars.ContextVar[Backend | None] = contextvars.ContextVar(
     "byohpo_sdk_default_backend", default=None
@@ -66,80 +68,6 @@ def default_backend(backend: Backend) -> Iterator[Backend]:
         yield backend
     finally:
         _DEFAULT_BACKEND.reset(token)
-
-
-_UNSUPPORTED = {
-    "completion_criteria_config": "byohpo stops at max_jobs, max_runtime or max_cost",
-    "autotune": "give explicit ranges",
-}
-
-
-def _strategy(strategy: str | None) -> str | None:
-    """SageMaker's ``"Bayesian"`` and others become ``"sagemaker:bayesian"``; byohpo's pass."""
-    if strategy is None:
-        return None
-    return SAGEMAKER_STRATEGIES.get(strategy.strip().lower(), strategy)
-
-
-def _direction(objective_type: str) -> str:
-    directions = {"maximize": "maximize", "minimize": "minimize"}
-    direction = directions.get(str(objective_type).lower())
-    if direction is None:
-        raise UserError(
-            "objective_type must be 'Maximize' or 'Minimize'",
-            repr(objective_type),
-            "Use one of the two, as with SageMaker's tuner.",
-        )
-    return direction
-
-
-def _channels(inputs: Any) -> dict[str, str] | None:
-    """The SDK's ``fit(inputs)``: a URI (the ``training`` channel), channel -> URI or
-    ``TrainingInput``, or (SDK v3's ``tune``) a list of ``InputData``."""
-    if inputs is None:
-        return None
-    if isinstance(inputs, str):
-        return {"training": inputs}
-    if isinstance(inputs, list | tuple):  # SDK v3: InputData or Channel objects
-        return channels_from_sdk(inputs)
-    if not isinstance(inputs, Mapping):
-        raise UserError(
-            "inputs must be an S3 URI or a dict of channel name -> S3 URI or TrainingInput",
-            type(inputs).__name__,
-            'Write e.g. fit({"train": "s3://bucket/train"}).',
-        )
-    channels: dict[str, str] = {}
-    for channel, value in inputs.items():
-        uri = value
-        config = getattr(value, "config", None)  # the SDK's TrainingInput
-        if isinstance(config, Mapping):
-            uri = config.get("DataSource", {}).get("S3DataSource", {}).get("S3Uri")
-        if not isinstance(uri, str):
-            raise UserError(
-                f"input channel {channel!r} must be an S3 URI or a TrainingInput from S3",
-                repr(value)[:200],
-                "Give the channel's S3 URI.",
-            )
-        channels[str(channel)] = uri
-    return channels
-
-
-class _StopWhenAsked:
-    """The study's clock, whose next sleep after :meth:`HyperparameterTuner.stop_tuning_job`
-    ends the run as Ctrl-C with "stop the jobs" would: the loop stops its jobs (or SageMaker's
-    tuning job) and records it. Thread-safe: the request is one event."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self.stop_requested = threading.Event()
-
-    def now(self) -> float:
-        return self._clock.now()
-
-    def sleep(self, seconds: float) -> None:
-        if self.stop_requested.wait(timeout=0):
-            raise KeyboardInterrupt("stop_tuning_job()")
-        self._clock.sleep(seconds)
 
 
 class HyperparameterTuner:
@@ -192,35 +120,13 @@ class HyperparameterTuner:
         strategy_options: Mapping[str, Any] | None = None,
         max_cost: float | None = None,
     ) -> None:
-        given = {
-            "completion_criteria_config": completion_criteria_config,
-            "autotune": autotune,
-        }
-        for name, value in given.items():
-            if value:
-                raise UserError(
-                    f"byohpo's HyperparameterTuner does not take {name}",
-                    repr(value)[:200],
-                    f"Leave it out: {_UNSUPPORTED[name]}.",
-                )
-        for name, value in (
-            ("estimator_name", estimator_name),
-            ("model_trainer_name", model_trainer_name),
-        ):
-            if value is not None:
-                raise UserError(
-                    "byohpo's HyperparameterTuner tunes one estimator or model trainer",
-                    f"{name}={value!r}",
-                    f"Leave {name} out.",
-                )
-        if str(early_stopping_type) not in ("Off", "Auto"):
-            raise UserError(
-                "early_stopping_type must be 'Off' or 'Auto'",
-                repr(early_stopping_type),
-                "Use one of the two.",
-            )
-        # "Auto" is SageMaker's median rule, which byohpo's "median" stopping rule reproduces.
-        self.early_stopping = "median" if early_stopping_type == "Auto" else None
+        refuse_unsupported(
+            completion_criteria_config=completion_criteria_config,
+            autotune=autotune,
+            estimator_name=estimator_name,
+            model_trainer_name=model_trainer_name,
+        )
+        self.early_stopping = early_stopping_rule(early_stopping_type)
         source = model_trainer if model_trainer is not None else estimator
         if source is None or objective_metric_name is None or hyperparameter_ranges is None:
             raise UserError(
@@ -232,30 +138,13 @@ class HyperparameterTuner:
         self.estimator = source
         self.objective_metric_name = objective_metric_name
         self.space = SearchSpace(hyperparameter_ranges)
-        static = list(hyperparameters_to_keep_static or [])
-        clash = sorted(set(static) & set(self.space.tunable_names))
-        if clash:
-            raise UserError(
-                "hyperparameters_to_keep_static cannot name a tuned hyperparameter",
-                repr(clash),
-                "Remove it from one of the two.",
-            )
+        check_static(hyperparameters_to_keep_static, self.space)
         self.metric_definitions = metric_definitions_from_sdk(metric_definitions)
-        self.strategy = _strategy(strategy)
-        if self.early_stopping is not None and str(self.strategy).startswith("sagemaker:"):
-            raise UserError(
-                "early_stopping_type='Auto' runs byohpo's median rule, which stops jobs byohpo "
-                "launched; SageMaker's own tuner's jobs are not among them",
-                f"early_stopping_type='Auto' with strategy={strategy!r}",
-                "Use a byohpo strategy (leave strategy out), or early_stopping_type='Off'.",
-            )
-        self.direction = _direction(objective_type)
-        if max_jobs is None:  # as the SDK: one job, or the whole grid for grid search
-            max_jobs = 1
-            if self.strategy == SAGEMAKER_STRATEGIES["grid"]:
-                max_jobs = math.prod(
-                    len(p.values) for p in self.space.values() if isinstance(p, Categorical)
-                )
+        self.strategy = strategy_name(strategy)
+        check_early_stopping(self.early_stopping, self.strategy, strategy)
+        self.direction = direction(objective_type)
+        if max_jobs is None:
+            max_jobs = default_max_jobs(self.strategy, self.space)
         self.max_jobs = max_jobs
         self.max_parallel_jobs = max_parallel_jobs
         self.max_runtime = max_runtime_in_seconds
@@ -272,35 +161,10 @@ class HyperparameterTuner:
         self.max_cost = max_cost
         self.warm_start = warm_start_parents(warm_start_config)
         self.latest_tuning_job: str | None = None
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
         self._tuner: Tuner | None = None
-        self._clock: _StopWhenAsked | None = None
+        self._background: BackgroundRun | None = None
 
     # -- starting -----------------------------------------------------------------------
-    def _job(self, channels: dict[str, str] | None) -> TrainingJob:
-        from byohpo.job import TrainingJob
-
-        overrides: dict[str, Any] = {}
-        if isinstance(self.estimator, TrainingJob):
-            fields = self.estimator.to_json()
-        else:
-            fields = TrainingJob.from_sagemaker(self.estimator).to_json()
-        if channels is not None:
-            overrides["inputs"] = channels
-        metrics = dict(fields.get("metric_definitions") or {})
-        metrics.update(self.metric_definitions)
-        overrides["metric_definitions"] = metrics
-        # As in SageMaker's tuner, a tuned value replaces the estimator's own.
-        fixed = dict(fields.get("hyperparameters") or {})
-        overrides["hyperparameters"] = {k: v for k, v in fixed.items() if k not in self.space}
-        if self.tags:
-            from byohpo.sdk._conversion import tags_from_sdk
-
-            overrides["tags"] = {**dict(fields.get("tags") or {}), **tags_from_sdk(self.tags)}
-        fields.update(overrides)
-        return TrainingJob(**fields)
-
     def _study_name(self, job_name: str | None) -> str:
         if job_name:
             return job_name
@@ -325,15 +189,17 @@ class HyperparameterTuner:
     ) -> None:
         """Start the tuning job (a byohpo study named ``job_name``); with ``wait``, run it to
         its end, else run it in the background until :meth:`wait`."""
-        if self._thread is not None or self._tuner is not None:
+        if self._tuner is not None:
             raise UserError(
                 "this tuner already started a tuning job",
                 repr(self.latest_tuning_job),
                 "Make a new HyperparameterTuner for another one.",
             )
-        job = self._job(_channels(inputs))
+        job = training_job(
+            self.estimator, self.space, self.metric_definitions, self.tags, channels(inputs)
+        )
         backend = self.backend or self._default_backend()
-        self._clock = _StopWhenAsked(backend.clock)
+        clock = StopWhenAsked(backend.clock)
         tuner_options: dict[str, Any] = {}
         if self.strategy is not None:
             tuner_options["strategy"] = self.strategy
@@ -356,7 +222,7 @@ class HyperparameterTuner:
             strategy_options=self.strategy_options or None,
             progress=self.progress,
             on_interrupt="keep",  # Ctrl-C while waiting leaves the jobs running, as with the SDK
-            clock=self._clock,
+            clock=clock,
             **tuner_options,
         )
         self.latest_tuning_job = self._tuner.study_name
@@ -364,8 +230,7 @@ class HyperparameterTuner:
         if wait:
             self._tuner.run()
             return
-        self._thread = threading.Thread(target=self._run_in_background, daemon=True)
-        self._thread.start()
+        self._background = BackgroundRun(self._tuner, clock)
 
     def tune(
         self,
@@ -378,21 +243,11 @@ class HyperparameterTuner:
         """SDK v3's name for :meth:`fit`."""
         self.fit(inputs, job_name=job_name, wait=wait)
 
-    def _run_in_background(self) -> None:
-        assert self._tuner is not None
-        try:
-            self._tuner.run()
-        except BaseException as exc:  # handed to wait()
-            self._error = exc
-
     def wait(self) -> None:
         """Wait for the tuning job to end. An attached study that had not ended is resumed."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
+        if self._background is not None:
+            background, self._background = self._background, None
+            background.wait()
             return
         if self._tuner is None and not self._result().is_finished:
             Tuner.resume(
@@ -416,7 +271,7 @@ class HyperparameterTuner:
         """``DescribeHyperParameterTuningJob``'s answer, as far as byohpo's study can say."""
         result = self._result()
         if self._tuner is not None:  # run by this tuner: running while its run is
-            running = self._thread is not None and self._thread.is_alive()
+            running = self._background is not None and self._background.is_running
         else:  # attached: running until it records its end
             running = not result.is_finished
         return sdk_description(result, running=running)
@@ -444,14 +299,13 @@ class HyperparameterTuner:
         """Stop the tuning job this tuner started with ``fit(wait=False)``: its jobs in flight
         are stopped (SageMaker's tuning job, for its strategies) and no more are launched;
         ``wait()`` then returns. Another process stops a study with ``byohpo stop NAME``."""
-        if self._tuner is None or self._clock is None or self._thread is None:
+        if self._background is None:
             raise UserError(
                 "stop_tuning_job stops a tuning job this tuner runs in the background",
                 "no fit(wait=False) running in this tuner",
                 f"Run `byohpo stop {self.latest_tuning_job}` to stop it from anywhere.",
             )
-        self._tuner.on_interrupt = "stop"
-        self._clock.stop_requested.set()
+        self._background.stop()
 
     @classmethod
     def attach(

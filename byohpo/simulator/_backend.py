@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from collections.abc import Collection, Mapping
@@ -12,13 +11,13 @@ from byohpo._clock import VIRTUAL_EPOCH, VirtualClock
 from byohpo._pricing import price_per_hour
 from byohpo.backends._base import Backend, study_prefix
 from byohpo.backends._rates import SAGEMAKER_RATES, UNPACED, Rate, RequestPacer, RequestRates
-from byohpo.backends._request import merged_hyperparameters, trial_id_from_name
+from byohpo.backends._request import merged_hyperparameters
 from byohpo.backends._retry import RetryingCaller, RetryPolicy
-from byohpo.errors import BackendError, NoStudyOpenError, UserError
-from byohpo.simulator._account import LIST_PAGE_SIZE, SimulatedAccount
+from byohpo.errors import NoStudyOpenError, UserError
+from byohpo.simulator._account import SimulatedAccount
 from byohpo.simulator._curves import CurveFn, CurveProblem, EpochsFn
 from byohpo.simulator._events import EventDelivery, SimulatedEvents
-from byohpo.simulator._jobs import JobSettings, SimulatedJob
+from byohpo.simulator._jobs import SimulatedJob
 from byohpo.simulator._latency import SpotMarket, StartupModel
 from byohpo.simulator._limits import AccountLimits
 from byohpo.simulator._problems import (
@@ -26,10 +25,10 @@ from byohpo.simulator._problems import (
     FunctionProblem,
     MetricsFn,
     Problem,
-    script_hyperparameters,
 )
+from byohpo.simulator._study_jobs import StudyJobs
 from byohpo.simulator._usage import Usage
-from byohpo.trial import CheckpointCopy, JobPlace, JobState, JobStatus, LaunchRequest
+from byohpo.trial import CheckpointCopy, JobPlace, JobState, LaunchRequest
 
 if TYPE_CHECKING:
     from byohpo.job import TrainingJob
@@ -187,12 +186,8 @@ class Simulator(Backend):
         self.poll_pages: Counter[int] = Counter()
         """How many polls needed how many ListTrainingJobs pages (pages -> polls)."""
         self._study: str | None = None
-        self._job: TrainingJob | None = None
-        self._prefix = ""
-        self._metric_names: frozenset[str] = frozenset()
-        self._created: set[str] = set()
-        self._final: dict[str, JobState] = {}
-        self._events: SimulatedEvents | None = None
+        self._jobs: StudyJobs | None = None
+        """The open study's job table (None until :meth:`open`)."""
 
     def reattach(self) -> Simulator:
         """Another backend on the same simulated account, as a new process after a crash.
@@ -219,7 +214,7 @@ class Simulator(Backend):
 
     def jobs(self) -> list[SimulatedJob]:
         """The open study's jobs, oldest first, with their whole timelines."""
-        listed, _ = self.account.listing(self._prefix)
+        listed, _ = self.account.listing("" if self._jobs is None else self._jobs.prefix)
         return [self.account.jobs[name] for name in listed]
 
     def usage(self, prices: Mapping[str, float] | None = None) -> Usage:
@@ -228,7 +223,7 @@ class Simulator(Backend):
         ``prices`` (instance type -> dollars an hour) overrides the shipped
         on-demand prices, as the tuner's ``prices=`` does.
         """
-        template = self._template()
+        template = self._open_jobs().template
         return Usage.of(
             self.jobs(),
             self.clock.now(),
@@ -249,156 +244,51 @@ class Simulator(Backend):
     # -- the backend ----------------------------------------------------------------------------
     def open(self, study_name: str, job: TrainingJob) -> None:
         self._study = study_name
-        self._job = job
-        self._prefix = study_prefix(study_name, self.study_id)
-        self._metric_names = frozenset(job.metric_definitions)
-        self._created = set()
-        self._final = {}
+        prefix = study_prefix(study_name, self.study_id)
         merged_hyperparameters(job, {}, {}, self.job_name(0))  # more than SageMaker takes?
-        self.account.listing(self._prefix)
+        self.account.listing(prefix)
+        events = None
         if self.events is not None:  # -- status by events (simulator/events.py) --
-            self._events = SimulatedEvents(
-                self.events, self.account, self._prefix, self.clock.now()
-            )
-
-    def _template(self) -> TrainingJob:
-        if self._job is None:
-            raise NoStudyOpenError()
-        return self._job
-
-    def submit(self, request: LaunchRequest) -> str:
-        job, name = self._template(), self.job_name(request.trial_id)
-        if name in self._created:
-            return name
-        merged = merged_hyperparameters(job, request.hyperparameters, {}, name)
-        checkpoint = request.checkpoint_s3_uri
-        if checkpoint is None and job.checkpoint_s3_uri is not None:
-            checkpoint = f"{job.checkpoint_s3_uri}/{name}"
-        settings = JobSettings(
-            instance_type=job.instance_type,
-            instance_count=job.instance_count,
-            keep_alive_seconds=job.keep_alive_seconds,
-            use_spot=job.use_spot,
-            max_runtime_seconds=job.max_runtime_seconds,
-            max_wait_seconds=job.max_wait_seconds,
-            checkpoint_s3_uri=checkpoint,
-            pool_key=(job.instance_type, job.instance_count, job.volume_size_gb, job.role),
+            events = SimulatedEvents(self.events, self.account, prefix, self.clock.now())
+        self._jobs = StudyJobs(
+            self.account,
+            job,
+            prefix,
+            request=self._request,
+            poll_pages=self.poll_pages,
+            events=events,
         )
-        self._request("CreateTrainingJob")
-        self.account.create(
-            name,
-            request.trial_id,
-            script_hyperparameters(merged),
-            settings,
-            self._metric_names,
-        )  # None: it existed (an earlier submit): adopt it, as the SageMaker backend does
-        self._created.add(name)
-        return name
+
+    def _open_jobs(self) -> StudyJobs:
+        if self._jobs is None:
+            raise NoStudyOpenError()
+        return self._jobs
 
     def _request(self, operation: str) -> None:
         """One request to the account, paced and retried as the SageMaker backend's are."""
         self._call(operation, lambda: self.account.request(operation))
 
+    def submit(self, request: LaunchRequest) -> str:
+        return self._open_jobs().submit(self.job_name(request.trial_id), request)
+
     def poll(self, job_names: Collection[str]) -> list[JobState]:
         """One ListTrainingJobs round of the study's running jobs, plus one
         DescribeTrainingJob for each job no longer running (once for a job that ended),
         as the SageMaker backend."""
-        names = list(dict.fromkeys(job_names))
-        final = self._final
-        pending = [n for n in names if n not in final]
-        if not pending:
-            return [final[n] for n in names]
-        states: dict[str, JobState] = {}
-        safety_net = False
-        if self._events is not None:  # -- status by events (simulator/events.py) --
-            pending = self._events.poll(pending, states, final, self.clock.now())
-            safety_net = bool(pending)
-        running = self._list_running(pending) if pending else set()
-        listed_at = now = self.clock.now()  # what the list says is as of its answer
-        savings = self.account.spot.savings
-        jobs = self.account.jobs
-        for name in pending:
-            simulated = jobs.get(name)
-            now = listed_at
-            if name not in running:
-                self._request("DescribeTrainingJob")
-                now = self.clock.now()
-            if simulated is None:
-                raise BackendError(
-                    f"DescribeTrainingJob {name} failed: ValidationException: "
-                    "Requested resource not found."
-                )
-            state = simulated.state(now, spot_savings=savings)
-            if state.status.is_terminal:
-                final[name] = state
-            states[name] = state
-        if safety_net and self._events is not None:  # -- status by events: what it missed --
-            self._events.after_safety_net(pending, final, now)
-        return [final.get(n) or states[n] for n in names]
-
-    def _list_running(self, pending: list[str]) -> set[str]:
-        """The pending jobs a ListTrainingJobs round of running jobs finds; its pages counted
-        (newest first, until every pending job was seen or the list ends)."""
-        self._request("ListTrainingJobs")
-        running = self.account.running(self._prefix, self.clock.now())
-        wanted = set(pending)
-        found: set[str] = set()
-        pages = 1
-        for index, name in enumerate(running):
-            if index and index % LIST_PAGE_SIZE == 0:
-                if len(found) == len(wanted):
-                    break
-                self._request("ListTrainingJobs")
-                pages += 1
-            if name in wanted:
-                found.add(name)
-        self.poll_pages[pages] += 1
-        return found
+        return self._open_jobs().poll(job_names)
 
     def wait_for_change(self, seconds: float) -> None:
         """Sleep ``seconds`` of virtual time; with events, only until a job's end arrives."""
-        if self._events is not None:
-            in_flight = self._created - self._final.keys()
-            seconds = self._events.wait(seconds, in_flight, self.clock.now())
+        if self._jobs is not None:
+            seconds = self._jobs.waiting_time(seconds)
         self.clock.sleep(seconds)
-
-    def _list(self, pages: int) -> None:
-        """Count ListTrainingJobs pages, paced as the SageMaker backend paces them."""
-        for _ in range(pages):
-            self._request("ListTrainingJobs")
 
     def stop(self, job_name: str) -> None:
         """Ask the job to stop: it is ``Stopping`` for a while, then ``Stopped``."""
-        if job_name in self._final:
-            return
-        self._template()
-        self._request("StopTrainingJob")
-        simulated = self.account.jobs.get(job_name)
-        if simulated is None:
-            raise BackendError(
-                f"StopTrainingJob {job_name} failed: ValidationException: "
-                "Requested resource not found."
-            )
-        now = self.clock.now()
-        status = simulated.status_at(now)
-        if status.is_terminal or status is JobStatus.STOPPING:
-            self._request("DescribeTrainingJob")  # refused: the backend checks it is over
-            return
-        simulated.cut(now, "Stopped", self.account.startup.stop_seconds)
+        self._open_jobs().stop(job_name)
 
     def list_study_jobs(self) -> list[JobState]:
-        self._template()
-        listed, _ = self.account.listing(self._prefix)
-        self._list(max(1, math.ceil(len(listed) / LIST_PAGE_SIZE)))
-        now = self.clock.now()
-        states = []
-        for name in listed:
-            trial_id = trial_id_from_name(self._prefix, name)
-            if trial_id is None:
-                continue  # another study whose name contains this one's
-            self._created.add(name)
-            states.append(self._final.get(name) or self.account.jobs[name].summary(now))
-        return states
+        return self._open_jobs().list_all()
 
     def copy_checkpoint(self, source_job: str, target_job: str) -> CheckpointCopy:
         """Copy the checkpoint a completed or stopped job left to where ``target_job`` starts.
@@ -407,34 +297,8 @@ class Simulator(Backend):
         SageMaker backend names it; the problem's next job there finds the
         state in :attr:`JobContext.checkpoint`. Copying again is harmless.
         """
-        template = self._template()
-        source = self.account.jobs.get(source_job)
-        now = self.clock.now()
-        if source is None or source.status_at(now) not in (JobStatus.COMPLETED, JobStatus.STOPPED):
-            raise BackendError(
-                f"cannot copy the checkpoint of {source_job}: only an ended (Completed or "
-                "Stopped) job's checkpoint is final"
-            )
-        source_uri = source.settings.checkpoint_s3_uri
-        state = self.account.checkpoint(source_uri) if source_uri else None
-        if source_uri is None or state is None or template.checkpoint_s3_uri is None:
-            raise BackendError(
-                f"{source_job} left no checkpoint to start {target_job} from: the job template "
-                "needs checkpoint_s3_uri, and the problem must return Outcome(checkpoint=...)"
-            )
-        if target_job in self.account.jobs:
-            raise BackendError(f"{target_job} exists already: a checkpoint is copied before")
-        target_uri = f"{template.checkpoint_s3_uri}/{target_job}"
-        self._request("CopyObject")
-        self.account.put_checkpoint(target_uri, state)
-        return CheckpointCopy(source_job, source_uri, target_uri, ("checkpoint",))
+        return self._open_jobs().copy_checkpoint(source_job, target_job)
 
     def read_curves(self, job_name: str) -> Mapping[str, list[tuple[float, float]]]:
         """Every metric point logged so far, as ``(seconds since training start, value)``."""
-        job = self._template()
-        simulated = self.account.jobs.get(job_name)
-        for _ in range(job.instance_count):
-            self._request("GetLogEvents")
-        if simulated is None:
-            return {}
-        return simulated.curves(self.clock.now())
+        return self._open_jobs().read_curves(job_name)

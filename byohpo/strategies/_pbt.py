@@ -30,21 +30,24 @@ Promises:
   bounds the training (and the generations, when ``generations`` is not set).
 - Snapshots are complete JSON: a restored strategy continues with exactly the
   decisions the uninterrupted one would have made.
+
+The members and their steps are kept by :mod:`byohpo.strategies._pbt_population`;
+the exploit and explore decisions are made by
+:mod:`byohpo.strategies._exploitation`.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from byohpo.errors import StrategyError
 from byohpo.space import Config, Integer
 from byohpo.strategies import _options as check
 from byohpo.strategies._base import Strategy
+from byohpo.strategies._exploitation import Exploitation
+from byohpo.strategies._pbt_population import NEW, PLANNED, Population
 from byohpo.strategies._perturbation import Explorer, check_bounds, check_factors
 from byohpo.strategies._snapshots import (
     check_header,
@@ -53,72 +56,9 @@ from byohpo.strategies._snapshots import (
     random_state,
     set_random_state,
 )
-from byohpo.strategies._suggestion import Suggestion, trial_id_of
 from byohpo.trial import Mode
 
 _OWNER = "PopulationBasedTraining"
-_EXPLORE_TRIES = 8
-
-
-class _State(StrEnum):
-    """Where a member is."""
-
-    NEW = "new"
-    """Not founded yet."""
-    PLANNED = "planned"
-    """Its next step is decided, not asked yet (generational form)."""
-    PENDING = "pending"
-    """Its step was asked and not told yet."""
-    READY = "ready"
-    """Its step was told; it waits for its next one."""
-    DONE = "done"
-    """Its lineage trained every generation."""
-
-
-NEW, PLANNED, PENDING, READY, DONE = _State
-
-
-@dataclass
-class _Step:
-    """One step of a member: one trial."""
-
-    config: Config
-    generation: int
-    parent: int | None
-    trial_id: int | None = None
-    score: float | None = None
-    """Bigger is better; None until told, and for a failed step."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "config": dict(self.config),
-            "generation": self.generation,
-            "parent": self.parent,
-            "trial_id": self.trial_id,
-            "score": self.score,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> _Step | None:
-        if data is None:
-            return None
-        return cls(
-            dict(data["config"]),
-            int(data["generation"]),
-            None if data["parent"] is None else int(data["parent"]),
-            None if data["trial_id"] is None else int(data["trial_id"]),
-            None if data["score"] is None else float(data["score"]),
-        )
-
-
-@dataclass
-class _Member:
-    """A member of the population: its step in flight (or decided) and its latest told step."""
-
-    status: _State = NEW
-    current: _Step | None = None
-    last: _Step | None = None
-    key: str = ""
 
 
 class PopulationBasedTraining(Strategy):
@@ -219,8 +159,7 @@ class PopulationBasedTraining(Strategy):
 
     # -- lifecycle ----------------------------------------------------------------------
     def _setup(self) -> None:
-        self._limit = self._generation_limit()
-        self._explorer = Explorer(
+        explorer = Explorer(
             self.space,
             mutable=self.mutable,
             bounds=self.parameter_bounds,
@@ -229,10 +168,17 @@ class PopulationBasedTraining(Strategy):
             fixed=[self.step_parameter] if self.step_parameter else [],
         )
         self._rng = random.Random(self.seed)
+        self._exploitation = Exploitation(
+            explorer,
+            self._rng,
+            self._config_key,
+            self.quantile_fraction,
+            self._generation_limit(),
+            self.step_parameter,
+            self.step_size,
+        )
         self._size: int | None = self.population_size
-        self._members: list[_Member] = []
-        self._ready: list[int] = []  # asynchronous form: told members, in the order told
-        self._generation = -1  # generational form: the generation decided last
+        self._population = Population(self._config_key)
         self._use_form(True if self.synchronous is None else self.synchronous)
 
     def _generation_limit(self) -> int | None:
@@ -289,158 +235,30 @@ class PopulationBasedTraining(Strategy):
         self._require_setup()
         if self._size is None:
             self._size = max(n, 2)
-        if not self._members:
-            self._members = [_Member() for _ in range(self._size)]
+        population = self._population
+        population.found(self._size)
         chosen: list[int] = []
         if self._synchronous:
-            self._decide_generation()
-            chosen = [i for i, m in enumerate(self._members) if m.status == PLANNED][:n]
+            self._exploitation.decide_generation(population)
+            chosen = [i for i, m in enumerate(population.members) if m.status == PLANNED][:n]
         else:
-            for index, member in enumerate(self._members):
+            for index, member in enumerate(population.members):
                 if len(chosen) < n and member.status == NEW:
-                    member.current = self._founder(0)
+                    member.current = self._exploitation.founder(0)
                     chosen.append(index)
-            while self._ready and len(chosen) < n:
-                index = self._ready.pop(0)
-                if self._decide(index):
+            while population.ready and len(chosen) < n:
+                index = population.ready.pop(0)
+                if self._exploitation.decide(population, index):
                     chosen.append(index)
-        suggestions: list[Config] = []
-        for index in chosen:
-            member = self._members[index]
-            step = member.current
-            assert step is not None
-            member.status = PENDING
-            member.key = self._config_key(step.config)
-            suggestions.append(
-                Suggestion(step.config, parent=step.parent, generation=step.generation)
-            )
-        return suggestions
+        return [population.hand_out(index) for index in chosen]
 
     def tell(self, config: Config, metrics: Mapping[str, float] | None) -> None:
         """Record a step's result; the trial id the tuner tells with it may become a parent."""
         key = self._config_key(config)
         scores = self._scores(metrics)
-        index = self._pending_member(key, config)
-        member = self._members[index]
-        step = member.current
-        assert step is not None
-        step.trial_id = trial_id_of(config)
-        step.score = None if scores is None else scores[0]
-        member.last, member.current, member.key = step, None, ""
-        member.status = READY
+        index = self._population.record(key, config, None if scores is None else scores[0])
         if not self._synchronous:
-            self._ready.append(index)
-
-    def _pending_member(self, key: str, config: Config) -> int:
-        """The member whose step in flight this is (same hyperparameters, and parent if told)."""
-        for index, member in enumerate(self._members):
-            step = member.current
-            if (
-                member.status == PENDING
-                and member.key == key
-                and step is not None
-                and (not isinstance(config, Suggestion) or config.parent == step.parent)
-            ):
-                return index
-        raise StrategyError(
-            "tell() takes a configuration that ask() returned and that was not told yet",
-            repr(dict(config)),
-            "Tell each asked configuration exactly once, with the dict ask() returned.",
-        )
-
-    # -- decisions -------------------------------------------------------------------------
-    def _decide_generation(self) -> None:
-        """Generational form: found the population, or decide the next generation once told."""
-        members = self._members
-        if all(m.status == NEW for m in members):
-            self._generation = 0
-            for member in members:
-                member.current = self._founder(0)
-                member.status = PLANNED
-            return
-        if any(m.status in (PLANNED, PENDING) for m in members):
-            return
-        if not any(m.status == READY for m in members):
-            return
-        self._generation += 1
-        for index, member in enumerate(members):
-            if member.status == READY and not self._decide(index):
-                member.status = DONE
-            elif member.status == READY:
-                member.status = PLANNED
-
-    def _ranking(self) -> list[int]:
-        """Members whose latest told step completed, best first (ties: lower index first)."""
-        scored = [
-            (m.last.score, i)
-            for i, m in enumerate(self._members)
-            if m.last is not None and m.last.score is not None
-        ]
-        return [i for _, i in sorted(scored, key=lambda pair: (-pair[0], pair[1]))]
-
-    def _can_step(self, generation: int) -> bool:
-        return self._limit is None or generation < self._limit
-
-    def _decide(self, index: int) -> bool:
-        """Set the member's next step (exploit and explore, or go on); False when it is done."""
-        member = self._members[index]
-        last = member.last
-        assert last is not None
-        generation = last.generation + 1
-        if not self._can_step(generation):  # its lineage trained every generation
-            member.current = None
-            return False
-        ranking = self._ranking()
-        count = min(math.ceil(len(ranking) * self.quantile_fraction), len(ranking) // 2)
-        failed = last.score is None
-        top = ranking[: max(count, 1)] if failed else ranking[:count]
-        bottom = ranking[len(ranking) - count :] if count else []
-        if failed or index in bottom:
-            donors = [d for d in top if d != index and self._can_step(self._last(d).generation + 1)]
-            if donors:
-                donor = self._last(self._rng.choice(donors))
-                member.current = self._explored(donor)
-                return True
-        if failed:  # nobody to copy: start afresh, training as long as the others
-            member.current = self._founder(generation)
-        else:
-            member.current = self._step(last.config, generation, last.trial_id)
-        return True
-
-    def _explored(self, donor: _Step) -> _Step:
-        """A step continuing ``donor`` with perturbed hyperparameters, unlike any step in flight.
-
-        Two members copying the same donor alike (or a copy the perturbation left
-        as the donor's own next step) would train the very same job and stay
-        twins: the perturbation is drawn again, a few times at most.
-        """
-        taken = {
-            (self._config_key(m.current.config), m.current.parent)
-            for m in self._members
-            if m.status in (PLANNED, PENDING) and m.current is not None
-        }
-        going_on = self._step(donor.config, donor.generation + 1, donor.trial_id)
-        taken.add((self._config_key(going_on.config), going_on.parent))  # the donor's own step
-        for _ in range(_EXPLORE_TRIES):
-            config = self._explorer.explore(donor.config, self._rng)
-            step = self._step(config, donor.generation + 1, donor.trial_id)
-            if (self._config_key(step.config), step.parent) not in taken:
-                break
-        return step
-
-    def _last(self, index: int) -> _Step:
-        step = self._members[index].last
-        assert step is not None
-        return step
-
-    def _founder(self, generation: int) -> _Step:
-        return self._step(self._explorer.found(self._rng), generation, None)
-
-    def _step(self, config: Config, generation: int, parent: int | None) -> _Step:
-        config = dict(config)
-        if self.step_parameter is not None:
-            config[self.step_parameter] = (generation + 1) * self.step_size
-        return _Step(config, generation, parent)
+            self._population.ready.append(index)
 
     # -- persistence ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -454,16 +272,7 @@ class PopulationBasedTraining(Strategy):
             synchronous=self._synchronous,
             random_state=random_state(self._rng),
             population_size=self._size,
-            generation=self._generation,
-            ready=list(self._ready),
-            members=[
-                {
-                    "status": m.status.value,
-                    "current": None if m.current is None else m.current.to_json(),
-                    "last": None if m.last is None else m.last.to_json(),
-                }
-                for m in self._members
-            ],
+            **self._population.to_json(),
         )
         check_json(state, "the snapshot of 'pbt'")
         return state
@@ -478,18 +287,7 @@ class PopulationBasedTraining(Strategy):
             self._use_form(bool(state["synchronous"]))
             set_random_state(self._rng, state["random_state"])
             self._size = None if state["population_size"] is None else int(state["population_size"])
-            self._generation = int(state["generation"])
-            self._ready = [int(i) for i in state["ready"]]
-            self._members = []
-            for data in state["members"]:
-                member = _Member(
-                    _State(data["status"]),
-                    _Step.from_json(data["current"]),
-                    _Step.from_json(data["last"]),
-                )
-                if member.status == PENDING and member.current is not None:
-                    member.key = self._config_key(member.current.config)
-                self._members.append(member)
+            self._population.restore(state)
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             if isinstance(exc, StrategyError):
                 raise
