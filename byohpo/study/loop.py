@@ -20,6 +20,7 @@ from byohpo.objectives import Objective, objective_values
 from byohpo.strategies.suggestion import Suggestion
 from byohpo.study.accounting import Budget, Tally
 from byohpo.study.checkpoints import CheckpointPolicy, restore_strategy, snapshot_of
+from byohpo.study.early_stopping import PROMOTED
 from byohpo.study.events import (
     DuplicateAnswered,
     Event,
@@ -317,6 +318,8 @@ class StudyLoop(Launcher, Promoter):
             return False
         if self.lineage.retries[self.lineage.origin(tid)] >= self.budget.max_retries:
             return False
+        if PROMOTED in self.trials[tid].extra:
+            return True  # a promotion continues a configuration: max_jobs does not count it
         return self._jobs < self.budget.max_jobs
 
     def _retry(self, tid: int) -> None:
@@ -328,7 +331,12 @@ class StudyLoop(Launcher, Promoter):
             retry_of=tid,
             parent_id=origin.parent_id,
         )
+        promoted = origin.extra.get(PROMOTED)
+        if isinstance(promoted, dict):  # the same promotion again: same chain, same checkpoint
+            new.extra[PROMOTED] = dict(promoted)
         self._write(TrialsAsked((new.spec(),), asked=None, time=self.clock.now()))
+        if isinstance(promoted, dict) and self.early_stopping is not None:
+            self.early_stopping.promoted(new.trial_id, new.extra[PROMOTED])
         self._index(self.trials[new.trial_id])
         self.progress.say(
             f"trial {tid} failed for a reason SageMaker marks as its own "
