@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from byohpo.backends.base import clock_of
 from byohpo.errors import UserError
 from byohpo.objectives import Objective
 from byohpo.results import StudyResult
@@ -333,7 +334,7 @@ class HyperparameterTuner:
             )
         job = self._job(_channels(inputs))
         backend = self.backend or self._default_backend()
-        self._clock = _StopWhenAsked(backend.clock)
+        self._clock = _StopWhenAsked(clock_of(backend))
         tuner_options: dict[str, Any] = {}
         if self.strategy is not None:
             tuner_options["strategy"] = self.strategy

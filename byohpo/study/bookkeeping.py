@@ -49,6 +49,7 @@ class Bookkeeping:
         self.jobs = 0  # trials with a job of their own (a promotion continues one)
         self.duplicates = 0
         self.stop_reason: str | None = None
+        self.fresh_from = 0  # failures before a resume were already judged
 
     def write(self, *events: Event) -> None:
         """Record events (durably), then apply them to the study's state."""
@@ -88,6 +89,14 @@ class Bookkeeping:
     def converged(self) -> bool:
         """The strategy keeps proposing configurations already evaluated."""
         return self.duplicates >= max(10 * self.budget.max_jobs, 100)
+
+    def judged(self, recent: list[int] | None) -> list[TrialRecord]:
+        """The trials the failure policy judges now: the ``recent`` ones (async), else the
+        current generation's; neither a retried one nor one judged before a resume."""
+        ids = self.members.get(self.generation, []) if recent is None else recent
+        return [
+            self.trials[i] for i in ids if i not in self.lineage.retried_by and i >= self.fresh_from
+        ]
 
     def answer_duplicate(self, dup: int, original: int) -> None:
         """Answer a duplicate from the trial that ran its job (never paid twice)."""

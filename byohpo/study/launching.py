@@ -15,8 +15,9 @@ from byohpo.errors import CapacityError
 from byohpo.strategies.suggestion import generation_of
 from byohpo.study.early_stopping import PROMOTED
 from byohpo.study.events import CheckpointCopied, JobSubmitted, LaunchLimited, TrialsAsked
+from byohpo.study.failures import retryable
 from byohpo.study.state import TrialRecord
-from byohpo.trial import LaunchRequest, Mode
+from byohpo.trial import JobState, LaunchRequest, Mode
 
 if TYPE_CHECKING:
     from byohpo.backends.base import Backend
@@ -145,6 +146,18 @@ class Launcher:
             instance_type=self.spec.job.instance_type,
             instance_count=self.spec.job.instance_count,
         )
+
+    def worth_retrying(self, tid: int, state: JobState) -> bool:
+        """Whether a failed job is tried again: SageMaker marks the failure as its own, the
+        study goes on, retries are left, and (but for a promotion) so are jobs."""
+        book = self.book
+        if book.stop_reason is not None or not retryable(state.status, state.failure_reason):
+            return False
+        if book.lineage.retries[book.lineage.origin(tid)] >= self.spec.budget.max_retries:
+            return False
+        if PROMOTED in book.trials[tid].extra:
+            return True  # a promotion continues a configuration: max_jobs does not count it
+        return book.jobs < self.spec.budget.max_jobs
 
     def retry(self, tid: int) -> TrialRecord:
         """Record a retry of the failed trial ``tid`` (same configuration, same parent, and

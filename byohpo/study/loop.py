@@ -21,23 +21,22 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from byohpo.backends.base import ReadsLogs, WaitsForChange
+from byohpo.backends.base import ReadsLogs, WaitsForChange, clock_of
 from byohpo.objectives import objective_values
 from byohpo.strategies.suggestion import Suggestion
 from byohpo.study.accounting import Budget, Tally
 from byohpo.study.bookkeeping import Bookkeeping
 from byohpo.study.checkpoints import restore_strategy
-from byohpo.study.early_stopping import PROMOTED
 from byohpo.study.events import (
     ResultRecorded,
     StatusSeen,
     TrialsTold,
 )
-from byohpo.study.failures import check_failures, failure_kind, retryable
+from byohpo.study.failures import check_failures, failure_kind
 from byohpo.study.launching import Launcher
 from byohpo.study.lineage import completed
 from byohpo.study.metric_check import check_objective_printed
-from byohpo.study.pacing import MAX_POLL_INTERVAL, Pacing, training_start
+from byohpo.study.pacing import study_pacing, training_start
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.promotion import Promoter
 from byohpo.study.state import StudyLog, TrialRecord
@@ -80,13 +79,11 @@ class StudyLoop:
         self.progress = progress
         self.started_at = started_at
         self.early_stopping = early_stopping  # reads curves, stops jobs its rule condemns
-        self.pacing = Pacing(  # a stopping rule sees curves only as often as the loop polls
+        self.pacing = study_pacing(
             clock,
-            minimum=backend.min_poll_interval,
-            fixed=spec.poll_interval,
-            maximum=MAX_POLL_INTERVAL
-            if early_stopping is None
-            else early_stopping.plan.read_interval,
+            backend,
+            poll_interval=spec.poll_interval,
+            read_interval=None if early_stopping is None else early_stopping.plan.read_interval,
         )
         self.book = Bookkeeping(spec.budget, store, clock)
         self.launcher = Launcher(
@@ -108,7 +105,6 @@ class StudyLoop:
         self.tally = Tally(
             spec.objectives[0], job.instance_type, job.instance_count, region, spec.prices
         )
-        self._fresh_from = 0  # failures before a resume were already judged
 
     # -- what the run knows (kept in its bookkeeping) --------------------------------------
     @property
@@ -155,7 +151,7 @@ class StudyLoop:
                 self._account(t)
         book.to_tell = self.promoter.untold(log.result_order, book.lineage.retried_by)
         book.answer_waiting()
-        self._fresh_from = len(self.trials)
+        self.book.fresh_from = len(self.trials)
 
     def _account(self, t: TrialRecord) -> None:
         """Add a finished job to the running totals."""
@@ -256,21 +252,12 @@ class StudyLoop:
         del self.in_flight[tid]
         self.pacing.ended(tid)
         self._account(record)
-        if self._should_retry(tid, state):
+        if self.launcher.worth_retrying(tid, state):
             self._retry(tid)
         else:
             # a paused job's chain: told when it ends for good
             self.book.to_tell.extend(self.promoter.to_tell_after(tid))
         self.book.answer_waiting_for(tid)
-
-    def _should_retry(self, tid: int, state: JobState) -> bool:
-        if self.book.stop_reason is not None or not retryable(state.status, state.failure_reason):
-            return False
-        if self.book.lineage.retries[self.book.lineage.origin(tid)] >= self.budget.max_retries:
-            return False
-        if PROMOTED in self.trials[tid].extra:
-            return True  # a promotion continues a configuration: max_jobs does not count it
-        return self.book.jobs < self.budget.max_jobs
 
     def _retry(self, tid: int) -> None:
         new = self.launcher.retry(tid)
@@ -295,15 +282,8 @@ class StudyLoop:
     # -- failure policy ------------------------------------------------------------------
     def _check_failures(self) -> None:
         """Stop when most of the current generation (async: the last slots' worth) failed alike."""
-        if self.spec.mode is Mode.ASYNC:
-            ids = self.tally.recent[-self.budget.max_parallel_jobs :]
-        else:
-            ids = self.book.members.get(self.book.generation, [])
-        members = [
-            self.trials[i]
-            for i in ids
-            if i not in self.book.lineage.retried_by and i >= self._fresh_from
-        ]
+        recent = self.tally.recent[-self.budget.max_parallel_jobs :]
+        members = self.book.judged(recent if self.spec.mode is Mode.ASYNC else None)
         try:
             check_failures(members, self.book.generation, self.spec.name)
         except Exception:
@@ -356,9 +336,11 @@ class StudyLoop:
         )
 
     def _wait(self, seconds: float) -> None:
-        """Until the next poll; a backend that hears of ended jobs by events wakes sooner."""
-        if isinstance(self.backend, WaitsForChange) and self.clock is self.backend.clock:
-            self.backend.wait_for_change(seconds)
+        """Until the next poll; a backend that hears of ended jobs by events, on the study's
+        clock, wakes sooner."""
+        backend = self.backend
+        if isinstance(backend, WaitsForChange) and clock_of(backend) is self.clock:
+            backend.wait_for_change(seconds)
         else:
             self.clock.sleep(seconds)
 

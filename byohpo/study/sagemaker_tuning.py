@@ -28,6 +28,7 @@ from byohpo.pricing import job_cost
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace
 from byohpo.strategies.sagemaker_tuner import SageMakerTuner
 from byohpo.study.events import ResultRecorded, StatusSeen, TrialAdopted, TuningJobCreated
+from byohpo.study.pacing import study_pacing
 from byohpo.study.progress import Progress, ProgressLine
 from byohpo.study.store import Store, StudyLog, TrialRecord
 from byohpo.trial import JobState, JobStatus, TrialStatus
@@ -168,6 +169,7 @@ class SageMakerTuningRun:
         self._started: dict[int, float] = {}  # running trials' training start (billed since)
         self._stop_reason: str | None = None
         self._status = "InProgress"
+        self.pacing = study_pacing(clock, backend, poll_interval=spec.poll_interval)
 
     # -- resuming ----------------------------------------------------------------------------
     def adopt(self, log: StudyLog, live_jobs: Mapping[str, JobState]) -> None:
@@ -197,7 +199,7 @@ class SageMakerTuningRun:
             self._report()
             if self._status in _ENDED and not self.in_flight:
                 return self._end_reason(description)
-            self.clock.sleep(max(self.backend.min_poll_interval, self.spec.poll_interval or 0.0))
+            self.clock.sleep(self.pacing.interval(self.in_flight))
 
     def stop_all(self) -> None:
         """Stop the tuning job (SageMaker stops its jobs); fine if it has already ended."""
@@ -334,6 +336,7 @@ class SageMakerTuningRun:
         record.billable_seconds = state.billable_seconds
         self.in_flight.pop(tid, None)
         self._started.pop(tid, None)
+        self.pacing.ended(tid)
 
     # -- budgets and progress ------------------------------------------------------------------
     def spent(self) -> float:
