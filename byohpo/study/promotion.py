@@ -8,7 +8,9 @@ the paused job's checkpoint is copied, and the copy recorded before the job
 is created (the warm-start path population based training uses), so a crash
 at any point resumes without paying a job twice. Promotions take free slots
 before new configurations, and do not count against ``max_jobs`` (which
-counts the configurations the strategy proposed).
+counts the configurations the strategy proposed). A promoted job that fails for
+SageMaker's own reasons is retried as the same promotion: from a fresh copy of the
+same paused checkpoint, in the same chain (``parent_id``, the rule's rung).
 
 The strategy is told each configuration it proposed once, with the result
 of the last job of its chain: the final result when the chain ran to the
