@@ -13,6 +13,14 @@ capability, a small protocol a backend offers by having its method:
 - :class:`WaitsForChange` (``wait_for_change``): a wait that ends early when a job
   ended (status by events).
 
+Two facts a backend may declare, for the study's pacing to use (the backend decides no
+interval itself; :mod:`byohpo.study._pacing` does):
+
+- :class:`KeepsTime` (``clock``): the time its jobs live in (the simulator's virtual
+  clock, or a clock given to it); the study then runs on that clock;
+- :class:`LimitsPolling` (``min_poll_interval``): the shortest wait between two polls
+  the service it talks to allows (SageMaker's list rate; a dry run's fake, much less).
+
 A study checks the capabilities it needs before any job (:func:`require`), and
 says which one its backend lacks. The contract suite in ``tests/backends``
 checks each backend.
@@ -97,12 +105,6 @@ class Backend(ABC):
 
     jobs_run_in: JobPlace = JobPlace.AWS
     """Where this backend's jobs run; the study records it (console links, dry-run resume)."""
-
-    clock: Clock = WallClock()
-    """The time the tuner should use with this backend (virtual in the simulator)."""
-
-    min_poll_interval: float = 5.0
-    """Seconds between two polls that keep within the API's rate limits."""
 
     @abstractmethod
     def open(self, study_name: str, job: TrainingJob) -> None:
@@ -193,6 +195,31 @@ class WaitsForChange(Protocol):
     def wait_for_change(self, seconds: float) -> None:
         """Wait ``seconds`` on the backend's clock, or less when a job of the study ended."""
         ...
+
+
+@runtime_checkable
+class KeepsTime(Protocol):
+    """A backend whose jobs live in a time of its own (the simulator's virtual clock)."""
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the study runs on with this backend."""
+        ...
+
+
+@runtime_checkable
+class LimitsPolling(Protocol):
+    """A backend that declares how often the service it talks to may be polled."""
+
+    @property
+    def min_poll_interval(self) -> float:
+        """Seconds between two polls that keep within the service's rate limits."""
+        ...
+
+
+def clock_of(backend: object) -> Clock:
+    """The clock a study runs on with ``backend``: its own, or the wall clock."""
+    return backend.clock if isinstance(backend, KeepsTime) else WallClock()
 
 
 Capability = type[ReadsCurves] | type[ReadsLogs] | type[CopiesCheckpoints] | type[WaitsForChange]

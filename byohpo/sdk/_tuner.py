@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from byohpo.backends._base import clock_of
 from byohpo.errors import UserError
 from byohpo.objectives import Objective
 from byohpo.results import StudyResult
@@ -199,7 +200,7 @@ class HyperparameterTuner:
             self.estimator, self.space, self.metric_definitions, self.tags, channels(inputs)
         )
         backend = self.backend or self._default_backend()
-        clock = StopWhenAsked(backend.clock)
+        clock = StopWhenAsked(clock_of(backend))
         tuner_options: dict[str, Any] = {}
         if self.strategy is not None:
             tuner_options["strategy"] = self.strategy

@@ -5,7 +5,13 @@ before its job is created; a parent's checkpoint is copied and the copy
 recorded before the job that starts from it is created; a result is recorded
 before the strategy is told), so a crash at any point can be resumed without
 launching a job twice or losing a result. It never reads the time itself: the
-backend's clock (virtual in the simulator) is injected.
+clock (virtual in the simulator) is injected.
+
+It takes the study's frozen :class:`~byohpo.study._specification.StudySpecification`
+and the run's collaborators (backend, store, clock, progress stream); launching
+(:class:`~byohpo.study._launching.Launcher`) and pausing and promoting jobs
+(:class:`~byohpo.study._promotion.Promoter`) are collaborators of its own, sharing
+the trials' :class:`~byohpo.study._bookkeeping.Bookkeeping` with it.
 """
 
 from __future__ import annotations
@@ -15,133 +21,110 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from byohpo.backends._base import ReadsLogs, WaitsForChange
-from byohpo.objectives import Objective, objective_values
+from byohpo.backends._base import ReadsLogs, WaitsForChange, clock_of
+from byohpo.objectives import objective_values
 from byohpo.strategies._suggestion import Suggestion
 from byohpo.study._accounting import Budget, Tally
-from byohpo.study._checkpoints import CheckpointPolicy, restore_strategy, snapshot_of
+from byohpo.study._bookkeeping import Bookkeeping
+from byohpo.study._checkpoints import restore_strategy
 from byohpo.study._events import (
-    DuplicateAnswered,
-    Event,
     ResultRecorded,
     StatusSeen,
-    StrategyCheckpoint,
-    TrialsAsked,
     TrialsTold,
 )
-from byohpo.study._failures import check_failures, failure_kind, retryable
+from byohpo.study._failures import check_failures, failure_kind
 from byohpo.study._launching import Launcher
-from byohpo.study._lineage import Lineage, completed
+from byohpo.study._lineage import completed
 from byohpo.study._metric_check import check_objective_printed
-from byohpo.study._pacing import MAX_POLL_INTERVAL, Pacing, training_start
+from byohpo.study._pacing import study_pacing, training_start
 from byohpo.study._progress import Progress, ProgressLine
 from byohpo.study._promotion import Promoter
-from byohpo.study._state import StudyLog, TrialRecord, apply
-from byohpo.study._store import Store
+from byohpo.study._state import StudyLog, TrialRecord
 from byohpo.trial import JobState, JobStatus, Mode
 
 if TYPE_CHECKING:
     from byohpo._clock import Clock
     from byohpo.backends._base import Backend
-    from byohpo.space import SearchSpace
-    from byohpo.strategies._base import Strategy
     from byohpo.study._early_stopping import EarlyStopping
+    from byohpo.study._specification import StudySpecification
+    from byohpo.study._store import Store
+
+__all__ = ["Budget", "StudyLoop"]
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-class StudyLoop(Launcher, Promoter):
+class StudyLoop:
     """One run (or resumed run) of a study. Not thread-safe; one loop per study at a time."""
 
     def __init__(
         self,
+        spec: StudySpecification,
         *,
-        study_name: str,
-        space: SearchSpace,
-        strategy: Strategy,
-        objectives: tuple[Objective, ...],
         backend: Backend,
         store: Store,
-        budget: Budget,
-        mode: Mode | str,
         clock: Clock,
         progress: Progress,
-        instance_type: str | None,
-        instance_count: int,
-        region: str | None,
-        prices: Mapping[str, float] | None,
-        poll_interval: float | None,
         started_at: float,
         early_stopping: EarlyStopping | None = None,
     ) -> None:
-        self.study_name = study_name
-        self.space = space
-        self.strategy = strategy
-        self.objectives = objectives
+        self.spec = spec
+        self.strategy = spec.strategy
+        self.budget = spec.budget
         self.backend = backend
         self.store = store
-        self.budget = budget
-        self.mode = Mode(mode)
         self.clock = clock
         self.progress = progress
-        self.instance_type = instance_type
-        self.instance_count = instance_count
-        self.region = region
-        self.prices = prices
-        self.poll_interval = poll_interval
         self.started_at = started_at
         self.early_stopping = early_stopping  # reads curves, stops jobs its rule condemns
-        self.pacing = Pacing(  # a stopping rule sees curves only as often as the loop polls
+        self.pacing = study_pacing(
             clock,
-            minimum=backend.min_poll_interval,
-            fixed=poll_interval,
-            maximum=MAX_POLL_INTERVAL
-            if early_stopping is None
-            else early_stopping.plan.read_interval,
+            backend,
+            poll_interval=spec.poll_interval,
+            read_interval=None if early_stopping is None else early_stopping.plan.read_interval,
         )
-
-        self.state = StudyLog()
-        self.trials: dict[int, TrialRecord] = self.state.trials
-        self._checkpoints = CheckpointPolicy()
-        self.in_flight: dict[int, str] = {}  # trial id -> job name
-        self.waiting: dict[int, int] = {}  # duplicate trial id -> original trial id
-        self.unlaunched: list[int] = []  # asked, recorded, not yet created (capacity)
-        self.to_tell: list[int] = []
-        self.launch_limit = budget.max_parallel_jobs
-        self.generation = 0
-        self._batch_closed = False  # the tuner's own generations, for strategies without any
-        self.lineage = Lineage(self.trials)
+        self.book = Bookkeeping(spec.budget, store, clock)
+        self.launcher = Launcher(
+            spec,
+            self.book,
+            backend=backend,
+            clock=clock,
+            progress=progress,
+            promotes=early_stopping is not None and early_stopping.plan.promote,
+        )
+        self.promoter = Promoter(
+            self.book, self.launcher, early_stopping, clock=clock, progress=progress
+        )
         self._seen_status: dict[int, tuple[str, str | None]] = {}
         self._started: dict[int, float] = {}
-        self._copied: dict[int, str] = {}  # trial id -> where its parent's checkpoint was copied
-        self._members: dict[int, list[int]] = {}  # generation -> trials with a job
-        self._jobs = 0  # trials with a job of their own
-        self._duplicates = 0
         self._objective_printed = False  # once a job printed it, the check never fires again
-        self.tally = Tally(objectives[0], instance_type, instance_count, region, prices)
-        self.stop_reason: str | None = None
-        self._fresh_from = 0  # failures before a resume were already judged
-        self._check_warm_starts(early_stopping is not None and early_stopping.plan.promote)
+        job = spec.job
+        region = getattr(backend, "region", None)
+        self.tally = Tally(
+            spec.objectives[0], job.instance_type, job.instance_count, region, spec.prices
+        )
 
-    # -- the study's memory: write an event, then apply it ---------------------------------
-    def _write(self, *events: Event) -> None:
-        """Record events (durably), then apply them to the study's state."""
-        self._checkpoints.wrote(self.store.record(*events))
-        for event in events:
-            apply(self.state, event)
+    # -- what the run knows (kept in its bookkeeping) --------------------------------------
+    @property
+    def trials(self) -> dict[int, TrialRecord]:
+        return self.book.trials
 
+    @property
+    def in_flight(self) -> dict[int, str]:
+        """Trial id -> job name of the jobs running."""
+        return self.book.in_flight
+
+    @property
+    def unlaunched(self) -> list[int]:
+        """Trials recorded whose jobs are not created yet."""
+        return self.book.unlaunched
+
+    # -- the study's memory ----------------------------------------------------------------
     def checkpoint(self, always: bool = False) -> None:
         """Record the strategy's state when the events since the last checkpoint outweigh it."""
-        if not (always or self._checkpoints.due()):
-            return
-        snapshot = snapshot_of(self.strategy)
-        if snapshot is None:
-            return  # replayed from the start on resume
-        size = self.store.record(StrategyCheckpoint(snapshot, time=self.clock.now()))
-        apply(self.state, StrategyCheckpoint(snapshot))
-        self._checkpoints.checkpointed(size)
+        self.book.checkpoint(self.strategy, always)
 
     def _told(self, tid: int) -> tuple[Suggestion, dict[str, float] | None]:
         """What the strategy is told of a trial: its configuration, and metrics unless it failed
@@ -150,7 +133,7 @@ class StudyLoop(Launcher, Promoter):
         told_config = Suggestion(
             record.config, parent=record.parent_id, generation=record.generation, trial_id=tid
         )
-        record = self._chain_result(tid)  # ASHA's promotion form: the chain's last job
+        record = self.promoter.chain_result(tid)  # ASHA's promotion form: the chain's last job
         metrics = dict(record.metrics) if completed(record) else None
         if metrics is None and self.early_stopping is not None:
             metrics = self.early_stopping.partial_result(record.trial_id, record.metrics)
@@ -159,54 +142,22 @@ class StudyLoop(Launcher, Promoter):
     # -- restoring from the log ----------------------------------------------------------
     def adopt(self, log: StudyLog, live_jobs: Mapping[str, JobState]) -> None:
         """Take over a study from its log, reconciled with the jobs SageMaker knows of."""
-        self.state = log
-        self.trials = log.trials
-        self.lineage = Lineage(self.trials)
+        book = self.book
+        book.take_up(log, live_jobs)
         restore_strategy(self.strategy, log, self._told)
-        if log.launch_limit is not None:
-            self.launch_limit = max(1, min(self.budget.max_parallel_jobs, log.launch_limit))
-        for tid in sorted(log.trials):  # ids: cheaper to sort than (id, record) pairs
+        for tid in sorted(log.trials):
             t = log.trials[tid]
-            self._index(t)
             if t.has_result and t.duplicate_of is None:
                 self._account(t)
-        if self.trials:
-            self.generation = max(t.generation for t in self.trials.values())
-        answered = []
-        for tid in sorted(self.trials):
-            t = self.trials[tid]
-            if t.has_result:
-                continue
-            if t.duplicate_of is not None:
-                original = self.lineage.latest_retry(t.duplicate_of)
-                if self.trials[original].has_result:
-                    answered.append((tid, original))  # the answer was not recorded in time
-                else:
-                    self.waiting[tid] = original
-            elif t.job_name and t.job_name in live_jobs:
-                self.in_flight[tid] = t.job_name
-            elif t.job_name:
-                self.unlaunched.append(tid)  # recorded, never created: create it now
-        self.to_tell = self._untold(log.result_order, self.lineage.retried_by)
-        for duplicate, original in answered:
-            self._answer_duplicate(duplicate, original)
-        self._batch_closed = not (self.in_flight or self.waiting or self.unlaunched)
-        self._fresh_from = len(self.trials)
-
-    def _index(self, t: TrialRecord) -> None:
-        """Add a trial (already in the state) to the bookkeeping that keeps each step cheap."""
-        if t.duplicate_of is not None:
-            self._duplicates += 1
-            return
-        self._jobs += "promoted" not in t.extra  # a promotion continues a configuration
-        self._members.setdefault(t.generation, []).append(t.trial_id)
-        self.lineage.add(t)
+        book.to_tell = self.promoter.untold(log.result_order, book.lineage.retried_by)
+        book.answer_waiting()
+        self.book.fresh_from = len(self.trials)
 
     def _account(self, t: TrialRecord) -> None:
         """Add a finished job to the running totals."""
         self.tally.account(t)
         if t.status == JobStatus.STOPPED.value:
-            self.lineage.forget(t)
+            self.book.lineage.forget(t)
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> str:
@@ -220,8 +171,8 @@ class StudyLoop(Launcher, Promoter):
             self._check_failures()
             self._objective_printed = self._objective_printed or check_objective_printed(
                 self.trials.values(),
-                self.objectives,
-                getattr(getattr(self.backend, "job", None), "metric_definitions", {}),
+                self.spec.objectives,
+                self.spec.job.metric_definitions,
                 max_jobs=self.budget.max_jobs,
                 last_log_lines=self.backend.last_log_lines
                 if isinstance(self.backend, ReadsLogs)
@@ -230,14 +181,14 @@ class StudyLoop(Launcher, Promoter):
             )
             reason = self._budget_reached()
             if reason is None:
-                self._launch_promotions()  # ASHA's promotion form: before new configurations
-                self._launch()
+                self.promoter.launch()  # ASHA's promotion form: before new configurations
+                self.launcher.launch()
                 reason = self._exhausted()
             self._report()
             if reason is not None and not self.in_flight:
                 return reason
-            if reason is not None and self.stop_reason is None:
-                self.stop_reason = reason
+            if reason is not None and self.book.stop_reason is None:
+                self.book.stop_reason = reason
                 if reason.startswith(("max_runtime", "max_cost")):
                     self.stop_all()
             self._wait(self._interval())
@@ -261,7 +212,7 @@ class StudyLoop(Launcher, Promoter):
             if not state.status.is_terminal:
                 if self._seen_status.get(tid) != key:
                     self._seen_status[tid] = key
-                    self._write(
+                    self.book.write(
                         StatusSeen(
                             tid,
                             state.status.value,
@@ -279,14 +230,14 @@ class StudyLoop(Launcher, Promoter):
         reason = state.failure_reason
         if (
             state.status is JobStatus.COMPLETED
-            and objective_values(self.objectives, metrics) is None
+            and objective_values(self.spec.objectives, metrics) is None
         ):
-            missing = [o.metric for o in self.objectives if o.metric not in metrics]
+            missing = [o.metric for o in self.spec.objectives if o.metric not in metrics]
             reason = (
                 f"the job completed but never printed the objective metric(s) {missing}: "
                 "check the metric definitions' regexes against the training script's output"
             )
-        self._write(
+        self.book.write(
             ResultRecorded(
                 tid,
                 state.status.value,
@@ -301,83 +252,40 @@ class StudyLoop(Launcher, Promoter):
         del self.in_flight[tid]
         self.pacing.ended(tid)
         self._account(record)
-        if self._should_retry(tid, state):
+        if self.launcher.worth_retrying(tid, state):
             self._retry(tid)
         else:
-            self.to_tell.extend(self._to_tell_after(tid))  # a paused job's: when its chain ends
-        if self.waiting:
-            for dup, original in list(self.waiting.items()):
-                if original == tid and tid not in self.lineage.retried_by:
-                    self._answer_duplicate(dup, tid)
-                elif original == tid:
-                    self.waiting[dup] = self.lineage.latest_retry(tid)
-
-    def _should_retry(self, tid: int, state: JobState) -> bool:
-        if self.stop_reason is not None or not retryable(state.status, state.failure_reason):
-            return False
-        if self.lineage.retries[self.lineage.origin(tid)] >= self.budget.max_retries:
-            return False
-        return self._jobs < self.budget.max_jobs
+            # a paused job's chain: told when it ends for good
+            self.book.to_tell.extend(self.promoter.to_tell_after(tid))
+        self.book.answer_waiting_for(tid)
 
     def _retry(self, tid: int) -> None:
-        origin = self.trials[tid]
-        new = self._new_trial(
-            len(self.trials),
-            origin.config,
-            origin.generation,
-            retry_of=tid,
-            parent_id=origin.parent_id,
-        )
-        self._write(TrialsAsked((new.spec(),), asked=None, time=self.clock.now()))
-        self._index(self.trials[new.trial_id])
+        new = self.launcher.retry(tid)
+        self.promoter.retried(new)  # a promotion's retry: the same promotion, told to the rule
         self.progress.say(
             f"trial {tid} failed for a reason SageMaker marks as its own "
-            f"({failure_kind(origin.failure_reason)}); retrying it as trial {new.trial_id}"
+            f"({failure_kind(self.trials[tid].failure_reason)}); "
+            f"retrying it as trial {new.trial_id}"
         )
-        self.unlaunched.append(new.trial_id)
-
-    def _answer_duplicate(self, dup: int, original: int) -> None:
-        source = self.trials[original]
-        self._write(
-            DuplicateAnswered(
-                dup,
-                source.status,
-                dict(source.metrics),
-                source.failure_reason,
-                None,
-                None,
-                0,
-                time=self.clock.now(),
-            )
-        )
-        self.waiting.pop(dup, None)
-        self.to_tell.append(dup)
 
     def _tell(self) -> None:
-        if not self.to_tell:
+        if not self.book.to_tell:
             return
         told = []
-        for tid in self.to_tell:
+        for tid in self.book.to_tell:
             self.strategy.tell(*self._told(tid))
             told.append(tid)
-        self.to_tell = []
-        self._write(TrialsTold(tuple(told), time=self.clock.now()))
+        self.book.to_tell = []
+        self.book.write(TrialsTold(tuple(told), time=self.clock.now()))
         self.checkpoint()
 
     # -- failure policy ------------------------------------------------------------------
     def _check_failures(self) -> None:
         """Stop when most of the current generation (async: the last slots' worth) failed alike."""
-        if self.mode is Mode.ASYNC:
-            ids = self.tally.recent[-self.budget.max_parallel_jobs :]
-        else:
-            ids = self._members.get(self.generation, [])
-        members = [
-            self.trials[i]
-            for i in ids
-            if i not in self.lineage.retried_by and i >= self._fresh_from
-        ]
+        recent = self.tally.recent[-self.budget.max_parallel_jobs :]
+        members = self.book.judged(recent if self.spec.mode is Mode.ASYNC else None)
         try:
-            check_failures(members, self.generation, self.study_name)
+            check_failures(members, self.book.generation, self.spec.name)
         except Exception:
             self.stop_all()
             raise
@@ -389,20 +297,21 @@ class StudyLoop(Launcher, Promoter):
         return self.tally.spent(self.clock.now(), since)
 
     def _budget_reached(self) -> str | None:
-        if self.stop_reason is not None:
-            return self.stop_reason
+        if self.book.stop_reason is not None:
+            return self.book.stop_reason
         return self.budget.reached(self.clock.now() - self.started_at, self.spent())
 
     def _exhausted(self) -> str | None:
-        if self.in_flight or self.waiting or self.unlaunched or self.to_tell:
+        if self.book.busy():
             return None
-        if self._release_paused(self.to_tell):
+        if self.promoter.release_paused(self.book.to_tell):
             return None  # paused jobs nothing will promote now: tell the strategy, then go on
-        if self._jobs >= self.budget.max_jobs:
-            return f"max_jobs reached ({self._jobs} jobs)"
-        if self._duplicates >= max(10 * self.budget.max_jobs, 100):
+        if self.book.jobs >= self.budget.max_jobs:
+            return f"max_jobs reached ({self.book.jobs} jobs)"
+        if self.book.converged():
             return (
-                f"the strategy repeated configurations already evaluated {self._duplicates} times "
+                "the strategy repeated configurations already evaluated "
+                f"{self.book.duplicates} times "
                 "(it has converged); no more jobs were worth paying for"
             )
         return "the strategy proposed no more configurations"
@@ -415,21 +324,23 @@ class StudyLoop(Launcher, Promoter):
     def _report(self) -> None:
         self.progress.update(
             ProgressLine(
-                generation=self.generation,
+                generation=self.book.generation,
                 running=len(self.in_flight),
                 finished=self.tally.finished,
                 failed=self.tally.failed,
                 best=self.tally.best,
-                metric=self.objectives[0].metric,
+                metric=self.spec.objectives[0].metric,
                 elapsed=self.clock.now() - self.started_at,
                 cost=self.spent(),
             )
         )
 
     def _wait(self, seconds: float) -> None:
-        """Until the next poll; a backend that hears of ended jobs by events wakes sooner."""
-        if isinstance(self.backend, WaitsForChange) and self.clock is self.backend.clock:
-            self.backend.wait_for_change(seconds)
+        """Until the next poll; a backend that hears of ended jobs by events, on the study's
+        clock, wakes sooner."""
+        backend = self.backend
+        if isinstance(backend, WaitsForChange) and clock_of(backend) is self.clock:
+            backend.wait_for_change(seconds)
         else:
             self.clock.sleep(seconds)
 

@@ -1,7 +1,8 @@
 """When the loop polls again, and when a job's billed time began.
 
 One :class:`Pacing` object per study decides the poll interval (request rates
-are the backend's :class:`~byohpo.backends._rates.RequestPacer`). It learns how
+are the backend's :class:`~byohpo.backends._rates.RequestPacer`); :func:`study_pacing`
+makes it from the study's settings and what its backend declares. It learns how
 long jobs take, from launch to end, from the jobs already ended, and polls
 again after a share of the time in which the soonest of the running jobs
 could plausibly end: short jobs are noticed within seconds, a job of an hour
@@ -15,6 +16,7 @@ import bisect
 from collections.abc import Collection
 
 from byohpo._clock import Clock, monotonic_time
+from byohpo.backends._base import LimitsPolling
 from byohpo.trial import JobState, JobStatus
 
 MAX_POLL_INTERVAL = 300.0
@@ -135,3 +137,26 @@ class Pacing:
         if longest is None:
             return self._age_share * age / self._share
         return age - longest  # overdue: watched closely at first, then less and less
+
+
+DEFAULT_POLL_FLOOR = 5.0
+"""The shortest wait between two polls with a backend that declares no limit of its own
+(SageMaker's list rate)."""
+
+
+def study_pacing(
+    clock: Clock,
+    backend: object,
+    *,
+    poll_interval: float | None,
+    read_interval: float | None = None,
+) -> Pacing:
+    """The pacing of one study: the study's own ``poll_interval`` if it set one, else learned
+    from its jobs; never faster than the backend declares its service allows
+    (:class:`~byohpo.backends._base.LimitsPolling`), and, with early stopping, at least every
+    ``read_interval`` (a stopping rule sees the curves only as often as the study polls)."""
+    minimum = (
+        backend.min_poll_interval if isinstance(backend, LimitsPolling) else DEFAULT_POLL_FLOOR
+    )
+    maximum = MAX_POLL_INTERVAL if read_interval is None else read_interval
+    return Pacing(clock, minimum=minimum, fixed=poll_interval, maximum=maximum)

@@ -37,24 +37,21 @@ def run_to_end(tuner: Tuner, log: StudyLog | None, started_at: float) -> StudyRe
         # SageMaker's own tuner launches the jobs; this run records them as trials
         from byohpo.study._sagemaker_tuning import SageMakerTuningRun
 
-        loop = SageMakerTuningRun.for_tuner(tuner, started_at)
-    else:
-        loop = StudyLoop(
-            study_name=tuner.study_name,
-            space=tuner.space,
-            strategy=tuner.strategy,
-            objectives=tuner.objectives,
+        loop = SageMakerTuningRun(
+            tuner.spec,
             backend=tuner.backend,
             store=tuner.store,
-            budget=tuner.spec.budget,
-            mode=tuner.spec.mode,
             clock=tuner.clock,
             progress=tuner.progress,
-            instance_type=tuner.job.instance_type,
-            instance_count=tuner.job.instance_count,
-            region=getattr(tuner.backend, "region", None),
-            prices=tuner.prices,
-            poll_interval=tuner.poll_interval,
+            started_at=started_at,
+        )
+    else:
+        loop = StudyLoop(
+            tuner.spec,
+            backend=tuner.backend,
+            store=tuner.store,
+            clock=tuner.clock,
+            progress=tuner.progress,
             started_at=started_at,
             early_stopping=early,
         )

@@ -24,18 +24,17 @@ from byohpo.backends._base import Backend
 from byohpo.backends._request import state_from_description
 from byohpo.backends._sagemaker import SageMakerBackend
 from byohpo.errors import BackendError, StrategyError, UserError
-from byohpo.objectives import Objective
 from byohpo.parameters import format_value
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace
 from byohpo.strategies._sagemaker_tuner import SageMakerTuner
 from byohpo.study._events import ResultRecorded, StatusSeen, TrialAdopted, TuningJobCreated
-from byohpo.study._loop import Budget
+from byohpo.study._pacing import study_pacing
 from byohpo.study._progress import Progress, ProgressLine
 from byohpo.study._store import Store, StudyLog, TrialRecord
 from byohpo.trial import JobState, JobStatus, TrialStatus
 
 if TYPE_CHECKING:
-    from byohpo.study._tuner import Tuner
+    from byohpo.study._specification import StudySpecification
 
 MAX_TUNING_JOB_NAME = 32
 _ENDED = ("Completed", "Stopped", "Failed")
@@ -93,6 +92,34 @@ def config_from_hyperparameters(space: SearchSpace, values: Mapping[str, str]) -
     return config
 
 
+def tuning_job_config(spec: StudySpecification, strategy: SageMakerTuner) -> dict[str, Any]:
+    """The ``HyperParameterTuningJobConfig`` of a study: its strategy, objective, limits
+    (jobs, parallel jobs, runtime) and ranges."""
+    budget, objective = spec.budget, spec.objectives[0]
+    limits: dict[str, Any] = {"MaxParallelTrainingJobs": budget.max_parallel_jobs}
+    if strategy.algorithm != "grid":
+        limits["MaxNumberOfTrainingJobs"] = budget.max_jobs
+    if budget.max_runtime is not None:
+        limits["MaxRuntimeInSeconds"] = max(120, int(budget.max_runtime))
+    config: dict[str, Any] = {
+        "Strategy": strategy.sagemaker_strategy,
+        "HyperParameterTuningJobObjective": {
+            "Type": "Maximize" if objective.maximize else "Minimize",
+            "MetricName": objective.metric,
+        },
+        "ResourceLimits": limits,
+        "ParameterRanges": parameter_ranges(spec.space),
+        "TrainingJobEarlyStoppingType": "Off",
+    }
+    strategy_config = strategy.strategy_config()
+    if strategy_config is not None:
+        config["StrategyConfig"] = strategy_config
+    seed = strategy.seed if strategy.seed is not None else spec.seed
+    if seed is not None:
+        config["RandomSeed"] = int(seed)
+    return config
+
+
 class SageMakerTuningRun:
     """Runs one study as a SageMaker tuning job (the loop of the ``sagemaker:`` strategies).
 
@@ -104,46 +131,36 @@ class SageMakerTuningRun:
 
     def __init__(
         self,
+        spec: StudySpecification,
         *,
-        study_name: str,
-        space: SearchSpace,
-        strategy: SageMakerTuner,
-        objectives: tuple[Objective, ...],
         backend: Backend,
         store: Store,
-        budget: Budget,
         clock: Clock,
         progress: Progress,
-        instance_type: str | None,
-        instance_count: int,
-        region: str | None,
-        prices: Mapping[str, float] | None,
-        poll_interval: float | None,
         started_at: float,
-        seed: int | None,
     ) -> None:
+        strategy = spec.strategy
+        if not isinstance(strategy, SageMakerTuner):
+            raise StrategyError(
+                "a SageMaker tuning run needs the 'sagemaker' strategy",
+                type(strategy).__name__,
+                "Use strategy='sagemaker:bayesian' (or random, hyperband, grid).",
+            )
         if not isinstance(backend, SageMakerBackend):
             raise UserError(
                 "SageMaker's own tuner runs on SageMaker or its fake",
                 f"backend {type(backend).__name__}",
                 "Use byohpo.SageMakerBackend() or byohpo.FakeSageMaker(), or another strategy.",
             )
-        self.study_name = study_name
-        self.space = space
+        self.spec = spec
         self.strategy = strategy
-        self.objective = objectives[0]
+        self.objective = spec.objectives[0]
+        self.budget = spec.budget
         self.backend: SageMakerBackend = backend
         self.store = store
-        self.budget = budget
         self.clock = clock
         self.progress = progress
-        self.instance_type = instance_type
-        self.instance_count = instance_count
-        self.region = region
-        self.prices = prices
-        self.poll_interval = poll_interval
         self.started_at = started_at
-        self.seed = seed
         self.tuning_job: str | None = None
         self.trials: dict[int, TrialRecord] = {}
         self.in_flight: dict[int, str] = {}
@@ -152,35 +169,7 @@ class SageMakerTuningRun:
         self._started: dict[int, float] = {}  # running trials' training start (billed since)
         self._stop_reason: str | None = None
         self._status = "InProgress"
-
-    @classmethod
-    def for_tuner(cls, tuner: Tuner, started_at: float) -> SageMakerTuningRun:
-        """The run of a Tuner whose strategy is SageMaker's tuner."""
-        strategy = tuner.strategy
-        if not isinstance(strategy, SageMakerTuner):
-            raise StrategyError(
-                "a SageMaker tuning run needs the 'sagemaker' strategy",
-                type(strategy).__name__,
-                "Use strategy='sagemaker:bayesian' (or random, hyperband, grid).",
-            )
-        return cls(
-            study_name=tuner.study_name,
-            space=tuner.space,
-            strategy=strategy,
-            objectives=tuner.objectives,
-            backend=tuner.backend,
-            store=tuner.store,
-            budget=tuner.budget(),
-            clock=tuner.clock,
-            progress=tuner.progress,
-            instance_type=tuner.job.instance_type,
-            instance_count=tuner.job.instance_count,
-            region=getattr(tuner.backend, "region", None),
-            prices=tuner.prices,
-            poll_interval=tuner.poll_interval,
-            started_at=started_at,
-            seed=tuner.seed,
-        )
+        self.pacing = study_pacing(clock, backend, poll_interval=spec.poll_interval)
 
     # -- resuming ----------------------------------------------------------------------------
     def adopt(self, log: StudyLog, live_jobs: Mapping[str, JobState]) -> None:
@@ -210,7 +199,7 @@ class SageMakerTuningRun:
             self._report()
             if self._status in _ENDED and not self.in_flight:
                 return self._end_reason(description)
-            self.clock.sleep(max(self.backend.min_poll_interval, self.poll_interval or 0.0))
+            self.clock.sleep(self.pacing.interval(self.in_flight))
 
     def stop_all(self) -> None:
         """Stop the tuning job (SageMaker stops its jobs); fine if it has already ended."""
@@ -228,29 +217,9 @@ class SageMakerTuningRun:
         return self.backend.request(operation, **params)
 
     def _create(self) -> None:
-        name = tuning_job_name(self.study_name)
+        name = tuning_job_name(self.spec.name)
         definition = self.backend.training_job_definition()
-        limits: dict[str, Any] = {"MaxParallelTrainingJobs": self.budget.max_parallel_jobs}
-        if self.strategy.algorithm != "grid":
-            limits["MaxNumberOfTrainingJobs"] = self.budget.max_jobs
-        if self.budget.max_runtime is not None:
-            limits["MaxRuntimeInSeconds"] = max(120, int(self.budget.max_runtime))
-        config: dict[str, Any] = {
-            "Strategy": self.strategy.sagemaker_strategy,
-            "HyperParameterTuningJobObjective": {
-                "Type": "Maximize" if self.objective.maximize else "Minimize",
-                "MetricName": self.objective.metric,
-            },
-            "ResourceLimits": limits,
-            "ParameterRanges": parameter_ranges(self.space),
-            "TrainingJobEarlyStoppingType": "Off",
-        }
-        strategy_config = self.strategy.strategy_config()
-        if strategy_config is not None:
-            config["StrategyConfig"] = strategy_config
-        seed = self.strategy.seed if self.strategy.seed is not None else self.seed
-        if seed is not None:
-            config["RandomSeed"] = int(seed)
+        config = tuning_job_config(self.spec, self.strategy)
         self.store.record(TuningJobCreated(name, str(config["Strategy"]), time=self.clock.now()))
         self.tuning_job = name
         try:
@@ -259,7 +228,7 @@ class SageMakerTuningRun:
                 HyperParameterTuningJobName=name,
                 HyperParameterTuningJobConfig=config,
                 TrainingJobDefinition=definition,
-                Tags=[{"Key": "byohpo:study", "Value": self.study_name[:256]}],
+                Tags=[{"Key": "byohpo:study", "Value": self.spec.name[:256]}],
             )
         except BackendError as exc:
             if "ResourceInUse" not in str(exc):
@@ -313,15 +282,15 @@ class SageMakerTuningRun:
 
     def _record_new(self, name: str, tuned: Mapping[str, str]) -> int:
         tid = len(self.trials)
-        config = config_from_hyperparameters(self.space, tuned)
+        config = config_from_hyperparameters(self.spec.space, tuned)
         record = TrialRecord(
             trial_id=tid,
             config=config,
-            hyperparameters=self.space.hyperparameters(config),
+            hyperparameters=self.spec.space.hyperparameters(config),
             generation=tid // self.budget.max_parallel_jobs,
             job_name=name,
-            instance_type=self.instance_type,
-            instance_count=self.instance_count,
+            instance_type=self.spec.job.instance_type,
+            instance_count=self.spec.job.instance_count,
             submitted=True,
             status=TrialStatus.IN_PROGRESS,
         )
@@ -367,6 +336,7 @@ class SageMakerTuningRun:
         record.billable_seconds = state.billable_seconds
         self.in_flight.pop(tid, None)
         self._started.pop(tid, None)
+        self.pacing.ended(tid)
 
     # -- budgets and progress ------------------------------------------------------------------
     def spent(self) -> float:
@@ -379,10 +349,10 @@ class SageMakerTuningRun:
         return sum(
             job_cost(
                 seconds,
-                self.instance_type,
-                self.instance_count,
-                self.region,
-                self.prices,
+                self.spec.job.instance_type,
+                self.spec.job.instance_count,
+                getattr(self.backend, "region", None),
+                self.spec.prices,
             )
             or 0.0
             for seconds in [*(t.billable_seconds for t in self.trials.values()), running]

@@ -12,6 +12,7 @@ from byohpo.backends._base import (
     Backend,
     CopiesCheckpoints,
     ReadsCurves,
+    clock_of,
     new_study_id,
     require,
 )
@@ -213,7 +214,7 @@ class Tuner:
 
     @property
     def clock(self) -> Clock:
-        return self._clock or self.backend.clock
+        return self._clock or clock_of(self.backend)
 
     def definition(self) -> dict[str, Any]:
         """The study as recorded in its store (enough to resume it from the command line).
