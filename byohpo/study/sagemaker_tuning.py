@@ -28,6 +28,7 @@ from byohpo.parameters import format_value
 from byohpo.pricing import job_cost
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace
 from byohpo.strategies.sagemaker_tuner import SageMakerTuner
+from byohpo.study import warm_start
 from byohpo.study.events import ResultRecorded, StatusSeen, TrialAdopted, TuningJobCreated
 from byohpo.study.loop import Budget
 from byohpo.study.progress import Progress, ProgressLine
@@ -187,6 +188,7 @@ class SageMakerTuningRun:
         """Take up the recorded tuning job and trials (``live_jobs`` is not needed: the
         tuning job lists its own)."""
         self.tuning_job = recorded_tuning_job(log)
+        warm_start.parents_again(log, self.strategy)  # the recorded parents, not looked up again
         for tid, record in sorted(log.trials.items()):
             self.trials[tid] = record
             if record.job_name:
@@ -248,6 +250,8 @@ class SageMakerTuningRun:
         strategy_config = self.strategy.strategy_config()
         if strategy_config is not None:
             config["StrategyConfig"] = strategy_config
+        warm = self.strategy.warm_start_config()
+        extra = {"WarmStartConfig": warm} if warm is not None else {}
         seed = self.strategy.seed if self.strategy.seed is not None else self.seed
         if seed is not None:
             config["RandomSeed"] = int(seed)
@@ -260,6 +264,7 @@ class SageMakerTuningRun:
                 HyperParameterTuningJobConfig=config,
                 TrainingJobDefinition=definition,
                 Tags=[{"Key": "byohpo:study", "Value": self.study_name[:256]}],
+                **extra,
             )
         except BackendError as exc:
             if "ResourceInUse" not in str(exc):
