@@ -28,6 +28,7 @@ from byohpo.sdk.conversion import (
     channels_from_sdk,
     hyperband_options,
     metric_definitions_from_sdk,
+    warm_start_options,
     warm_start_parents,
 )
 from byohpo.space import Categorical, SearchSpace
@@ -267,6 +268,7 @@ class HyperparameterTuner:
         self.progress = progress
         self.strategy_options = {
             **hyperband_options(strategy_config, self.strategy),
+            **warm_start_options(warm_start_config, self.strategy),
             **dict(strategy_options or {}),
         }
         self.max_cost = max_cost
