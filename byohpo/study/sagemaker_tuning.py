@@ -232,6 +232,8 @@ class SageMakerTuningRun:
     def _create(self) -> None:
         name = tuning_job_name(self.study_name)
         definition = self.backend.training_job_definition()
+        static = {**self.space.static_hyperparameters(), **definition["StaticHyperParameters"]}
+        definition["StaticHyperParameters"] = static  # the space's Static values reach every job
         limits: dict[str, Any] = {"MaxParallelTrainingJobs": self.budget.max_parallel_jobs}
         if self.strategy.algorithm != "grid":
             limits["MaxNumberOfTrainingJobs"] = self.budget.max_jobs

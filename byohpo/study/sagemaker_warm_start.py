@@ -244,7 +244,11 @@ class ParentTuningJobs:
         definition_of = getattr(backend, "training_job_definition", None)
         own_definition: Mapping[str, Any] = definition_of() if callable(definition_of) else {}
         own = _hyperparameters(
-            parameter_ranges(space), own_definition.get("StaticHyperParameters") or {}
+            parameter_ranges(space),
+            {
+                **space.static_hyperparameters(),
+                **(own_definition.get("StaticHyperParameters") or {}),
+            },
         )
         found: dict[str, ParentTuningJob] = {}
         for source in sources:

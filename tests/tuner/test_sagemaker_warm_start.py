@@ -251,3 +251,18 @@ def test_the_fakes_tuning_jobs_refuse_parents_that_sagemaker_would(
             "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": ended}],
             "WarmStartType": "TransferLearning",
         }
+
+
+def test_the_jobs_sagemakers_tuner_launches_get_the_spaces_static_values(
+    job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path
+) -> None:
+    with instant_fake() as fake:
+        _parent(job, space, fake)
+        client = fake.aws.session().client("sagemaker")
+        jobs = client.list_training_jobs()["TrainingJobSummaries"]
+        values = [
+            client.describe_training_job(TrainingJobName=j["TrainingJobName"])["HyperParameters"]
+            for j in jobs
+        ]
+    assert len(values) == 3
+    assert all(v["batch_size"] == "32" for v in values)  # Static(32) in the space
