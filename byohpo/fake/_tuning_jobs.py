@@ -13,6 +13,11 @@ strategy but ``Grid`` draws each tuned value uniformly at random in its range
 run shows the plumbing of SageMaker's tuner (its jobs, limits, stop, counts),
 not the quality of its Bayesian search. The tuning job advances when it is
 asked about (any of the four operations), as a poller sees SageMaker's.
+
+A ``WarmStartConfig`` is checked as SageMaker checks it (its parents exist, have
+ended, share the objective metric and the number of hyperparameters) and echoed
+by DescribeHyperParameterTuningJob; the stand-in sampler does not learn from the
+parents (SageMaker's use of them is not public either).
 """
 
 from __future__ import annotations
@@ -119,6 +124,17 @@ def grid(ranges: Mapping[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+_ENDED = ("Completed", "Stopped", "Failed")
+"""A tuning job's terminal states: the ones a warm start's parents must be in."""
+
+
+def _hyperparameter_names(config: Mapping[str, Any], definition: Mapping[str, Any]) -> set[str]:
+    """A tuning job's hyperparameters: its tuned ranges and its static values."""
+    ranges = config.get("ParameterRanges") or {}
+    tuned = {str(r["Name"]) for kind in ranges.values() for r in kind}
+    return tuned | {str(k) for k in definition.get("StaticHyperParameters") or {}}
+
+
 class TuningJobService:
     """Answers the tuning-job operations. Thread-safe (the job store's lock guards all).
 
@@ -176,6 +192,8 @@ class TuningJobService:
                 raise ServiceError(
                     "ResourceInUse", f"Tuning job {name} already exists in this account."
                 )
+            if params.get("WarmStartConfig"):
+                self._check_warm_start(region, params)
             now = time.time()
             record = TuningJobRecord(
                 name=name,
@@ -192,6 +210,45 @@ class TuningJobService:
             self._tuning[(region, name.lower())] = record
             self._advance(record)
         return {"HyperParameterTuningJobArn": record.arn}
+
+    def _check_warm_start(self, region: str, params: dict[str, Any]) -> None:
+        """SageMaker's rules for ``WarmStartConfig`` (the API model has already checked its
+        shape: one to five parents, a known ``WarmStartType``): each parent exists and has
+        ended, and shares the new job's objective metric and number of hyperparameters."""
+        config = params["HyperParameterTuningJobConfig"]
+        metric = (config.get("HyperParameterTuningJobObjective") or {}).get("MetricName")
+        count = len(_hyperparameter_names(config, params["TrainingJobDefinition"]))
+        parents = params["WarmStartConfig"].get("ParentHyperParameterTuningJobs") or []
+        names = [str(p.get("HyperParameterTuningJobName")) for p in parents]
+        if len({n.lower() for n in names}) != len(names):
+            raise validation_error("Parent hyper parameter tuning jobs must be unique.")
+        for parent_name in names:
+            parent = self._tuning.get((region, parent_name.lower()))
+            if parent is None:
+                raise ServiceError(
+                    "ResourceNotFound",
+                    f"Amazon SageMaker can't find a tuning job named {parent_name}.",
+                )
+            self._advance(parent)
+            if parent.status not in _ENDED:
+                raise validation_error(
+                    f"Parent hyper parameter tuning job {parent_name} is in status "
+                    f"{parent.status}; a warm start needs its parents in a terminal state "
+                    f"({', '.join(_ENDED)})."
+                )
+            if parent.objective.get("MetricName") != metric:
+                raise validation_error(
+                    f"The objective metric {metric} must be the same as the objective metric "
+                    f"{parent.objective.get('MetricName')} of parent hyper parameter tuning job "
+                    f"{parent_name}."
+                )
+            theirs = _hyperparameter_names(parent.config, parent.request["TrainingJobDefinition"])
+            if len(theirs) != count:
+                raise validation_error(
+                    f"The total number of static and tunable hyperparameters ({count}) must be "
+                    f"the same as in parent hyper parameter tuning job {parent_name} "
+                    f"({len(theirs)})."
+                )
 
     def describe(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._store.lock:
@@ -228,6 +285,8 @@ class TuningJobService:
                 "TrainingJobStatusCounters": counts,
                 "ObjectiveStatusCounters": objective,
             }
+            if record.request.get("WarmStartConfig"):
+                answer["WarmStartConfig"] = copy.deepcopy(record.request["WarmStartConfig"])
             if record.end_time is not None:
                 answer["HyperParameterTuningEndTime"] = record.end_time
             if record.failure_reason is not None:

@@ -259,6 +259,25 @@ def warm_start_parents(config: Any) -> list[str]:
     return sorted(set(names))
 
 
+def warm_start_options(config: Any, strategy: str | None) -> dict[str, str]:
+    """The type of the SDK's ``WarmStartConfig`` (v2 ``type``, v3 ``warm_start_type``, the
+    API's ``WarmStartType``) as a ``sagemaker:`` strategy's ``warm_start_type`` option:
+    SageMaker's tuner gets it as given. byohpo's strategies read the parents' trials
+    whatever the type, so they take no option."""
+    if config is None or not str(strategy or "").startswith("sagemaker:"):
+        return {}
+    kind = _value(config, "type")
+    if kind is None:
+        kind = _value(config, "warm_start_type")
+    if kind is None and isinstance(config, Mapping):
+        kind = config.get("WarmStartType")
+    if kind is None:
+        return {}
+    from byohpo.strategies._sagemaker_tuner import parse_warm_start_type
+
+    return {"warm_start_type": str(parse_warm_start_type(kind))}
+
+
 def hyperband_options(config: Any, strategy: str | None) -> dict[str, int]:
     """The SDK's ``StrategyConfig(hyperband_strategy_config=HyperbandStrategyConfig(...))``
     (or the API's dict) as the ``sagemaker:hyperband`` strategy's options."""

@@ -41,6 +41,7 @@ from byohpo.sdk._background import BackgroundRun, StopWhenAsked
 from byohpo.sdk._conversion import (
     hyperband_options,
     metric_definitions_from_sdk,
+    warm_start_options,
     warm_start_parents,
 )
 from byohpo.space import SearchSpace
@@ -157,6 +158,7 @@ class HyperparameterTuner:
         self.progress = progress
         self.strategy_options = {
             **hyperband_options(strategy_config, self.strategy),
+            **warm_start_options(warm_start_config, self.strategy),
             **dict(strategy_options or {}),
         }
         self.max_cost = max_cost

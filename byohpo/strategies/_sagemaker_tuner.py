@@ -27,7 +27,34 @@ MAX_CATEGORICAL_VALUES = 30
 MAX_PARALLEL_TRAINING_JOBS = 100
 MAX_TRAINING_JOBS = 750
 MAX_METRIC_DEFINITIONS = 20
+MAX_PARENT_TUNING_JOBS = 5
 """SageMaker's limits on one tuning job (its API reference and service quotas)."""
+
+WARM_START_TYPES = {
+    "identical_data_and_algorithm": "IdenticalDataAndAlgorithm",
+    "transfer_learning": "TransferLearning",
+}
+"""byohpo's name -> the ``WarmStartType`` of SageMaker's ``WarmStartConfig``."""
+
+
+def parse_warm_start_type(value: object) -> str | None:
+    """byohpo's name of a warm-start type given as byohpo's name, SageMaker's
+    (``"TransferLearning"``, ``"TRANSFER_LEARNING"``) or the SDK's ``WarmStartTypes`` member;
+    ``None`` left as it is (byohpo then chooses)."""
+    if value is None:
+        return None
+    text = str(getattr(value, "value", value))
+    key = text.replace("_", "").replace("-", "").replace(" ", "").lower()
+    for name, api in WARM_START_TYPES.items():
+        if key == api.lower():
+            return name
+    raise StrategyError(
+        "warm_start_type is one of SageMaker's warm-start types: "
+        + ", ".join(repr(n) for n in WARM_START_TYPES),
+        repr(value),
+        "Write e.g. warm_start_type='transfer_learning', or leave it out: byohpo chooses "
+        "identical_data_and_algorithm when the parents ran the same image on the same data.",
+    )
 
 
 class SageMakerTuner(Strategy):
@@ -39,6 +66,13 @@ class SageMakerTuner(Strategy):
     resource) a job is given (whole numbers, ``1 <= min_resource <= max_resource``;
     left out, SageMaker chooses, reading ``max_resource`` from an ``epochs``-like
     hyperparameter).
+
+    A warm start (``Tuner(warm_start=[{"tuning_job": ...}])``) becomes the tuning
+    job's ``WarmStartConfig``: its parents are told here
+    (:meth:`start_from_parents`) before the tuning job is created. The option
+    ``warm_start_type`` (``"identical_data_and_algorithm"`` or
+    ``"transfer_learning"``) sets its ``WarmStartType``; left out, byohpo chooses
+    (see :mod:`byohpo.study._sagemaker_warm_start`).
 
     On the fake, every algorithm but grid is a documented random stand-in (see
     :mod:`byohpo.fake._tuning_jobs`): a dry run shows the plumbing, not SageMaker's
@@ -56,6 +90,7 @@ class SageMakerTuner(Strategy):
         algorithm: str = "bayesian",
         min_resource: int | None = None,
         max_resource: int | None = None,
+        warm_start_type: str | None = None,
         seed: int | None = None,
     ) -> None:
         super().__init__(seed=seed)
@@ -67,6 +102,9 @@ class SageMakerTuner(Strategy):
                 "Write e.g. strategy='sagemaker:bayesian'.",
             )
         self.algorithm = key
+        self.warm_start_type = parse_warm_start_type(warm_start_type)
+        self.parents: tuple[str, ...] = ()
+        self._warm_start_type_used: str | None = None
         owner = "sagemaker:hyperband"
         self.min_resource = options.optional_whole(owner, "min_resource", min_resource, 1)
         self.max_resource = options.optional_whole(owner, "max_resource", max_resource, 1)
@@ -95,8 +133,42 @@ class SageMakerTuner(Strategy):
 
     @property
     def options(self) -> dict[str, Any]:
-        hyperband = {"min_resource": self.min_resource, "max_resource": self.max_resource}
-        return {"algorithm": self.algorithm, **{k: v for k, v in hyperband.items() if v}}
+        given = {
+            "min_resource": self.min_resource,
+            "max_resource": self.max_resource,
+            "warm_start_type": self.warm_start_type,
+        }
+        return {"algorithm": self.algorithm, **{k: v for k, v in given.items() if v}}
+
+    def start_from_parents(self, parents: Sequence[str], warm_start_type: str) -> None:
+        """Start the tuning job from ``parents`` (tuning jobs' names, checked by the study)
+        with SageMaker's ``warm_start_type`` (``"TransferLearning"``, ...)."""
+        if len(parents) > MAX_PARENT_TUNING_JOBS:
+            raise StrategyError(
+                f"SageMaker's tuner starts from at most {MAX_PARENT_TUNING_JOBS} parent tuning "
+                "jobs",
+                f"{len(parents)}: {', '.join(parents)}",
+                f"Keep the {MAX_PARENT_TUNING_JOBS} best parents in warm_start.",
+            )
+        if warm_start_type not in WARM_START_TYPES.values():
+            raise StrategyError(
+                "a WarmStartType is one of " + ", ".join(WARM_START_TYPES.values()),
+                repr(warm_start_type),
+                "Use warm_start_type='transfer_learning' or 'identical_data_and_algorithm'.",
+            )
+        self.parents = tuple(parents)
+        self._warm_start_type_used = warm_start_type
+
+    def warm_start_config(self) -> dict[str, Any] | None:
+        """The tuning job's ``WarmStartConfig`` (None: no warm start)."""
+        if not self.parents:
+            return None
+        return {
+            "ParentHyperParameterTuningJobs": [
+                {"HyperParameterTuningJobName": name} for name in self.parents
+            ],
+            "WarmStartType": self._warm_start_type_used,
+        }
 
     def strategy_config(self) -> dict[str, Any] | None:
         """The tuning job's ``StrategyConfig`` (Hyperband's resources), if any."""

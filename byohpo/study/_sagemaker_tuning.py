@@ -27,6 +27,7 @@ from byohpo.errors import BackendError, StrategyError, UserError
 from byohpo.parameters import format_value
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace
 from byohpo.strategies._sagemaker_tuner import SageMakerTuner
+from byohpo.study import _warm_start as warm_start
 from byohpo.study._events import ResultRecorded, StatusSeen, TrialAdopted, TuningJobCreated
 from byohpo.study._pacing import study_pacing
 from byohpo.study._progress import Progress, ProgressLine
@@ -176,6 +177,7 @@ class SageMakerTuningRun:
         """Take up the recorded tuning job and trials (``live_jobs`` is not needed: the
         tuning job lists its own)."""
         self.tuning_job = recorded_tuning_job(log)
+        warm_start.parents_again(log, self.strategy)  # the recorded parents, not looked up again
         for tid, record in sorted(log.trials.items()):
             self.trials[tid] = record
             if record.job_name:
@@ -220,6 +222,10 @@ class SageMakerTuningRun:
         name = tuning_job_name(self.spec.name)
         definition = self.backend.training_job_definition()
         config = tuning_job_config(self.spec, self.strategy)
+        static = {**self.spec.space.static_hyperparameters(), **definition["StaticHyperParameters"]}
+        definition["StaticHyperParameters"] = static  # the space's Static values reach every job
+        warm = self.strategy.warm_start_config()
+        extra = {"WarmStartConfig": warm} if warm is not None else {}
         self.store.record(TuningJobCreated(name, str(config["Strategy"]), time=self.clock.now()))
         self.tuning_job = name
         try:
@@ -229,6 +235,7 @@ class SageMakerTuningRun:
                 HyperParameterTuningJobConfig=config,
                 TrainingJobDefinition=definition,
                 Tags=[{"Key": "byohpo:study", "Value": self.spec.name[:256]}],
+                **extra,
             )
         except BackendError as exc:
             if "ResourceInUse" not in str(exc):

@@ -262,6 +262,15 @@ class Tuner:
         """Tell the strategy the earlier trials of ``warm_start`` (checked before any job)."""
         if not self.spec.warm_start:
             return None
+        if getattr(self.strategy, "runs_on_sagemaker", False):  # SageMaker's: parent tuning jobs
+            from byohpo.study._sagemaker_warm_start import ParentTuningJobs
+
+            parents = ParentTuningJobs.load(
+                self.spec.warm_start, self.strategy, self.objectives, self.space,
+                self.study_name, self.backend,
+            )  # fmt: skip
+            parents.tell(self.strategy)
+            return parents.event(self.clock.now())
         start = warm.WarmStart.load(self.spec.warm_start, self.space, self.objectives, self.backend)
         return start.event(start.tell(self.strategy), self.clock.now())
 

@@ -7,7 +7,8 @@ space: parameters the new space dropped are ignored, a new parameter with a sing
 value (``Static``, a one-value ``Categorical``) takes that value, and a trial is
 left out when a value lies outside its new range or a new parameter with several
 values has none. Unlike SageMaker's own warm start, names need not be identical and
-there is no limit of five parents.
+there is no limit of five parents. (A ``sagemaker:`` strategy takes SageMaker's own warm
+start instead: parent tuning jobs, see :mod:`byohpo.study._sagemaker_warm_start`.)
 
 The whole warm start is one ``warm_start`` event, written after the strategy was
 told and before the study's first checkpoint, so a resumed study restores the
@@ -28,6 +29,7 @@ from byohpo.objectives import Objective, objective_values
 from byohpo.parameters import format_value
 from byohpo.space import Categorical, Config, Continuous, Integer, SearchSpace, Static
 from byohpo.strategies._base import PriorTrial
+from byohpo.strategies._sagemaker_tuner import MAX_PARENT_TUNING_JOBS
 from byohpo.study._events import WarmStarted
 from byohpo.study._store import Store, StudyLog, study_location
 from byohpo.trial import TrialStatus
@@ -67,13 +69,6 @@ def warm_start_sources(value: object, strategy: object = None) -> tuple[WarmStar
     against the study's ``strategy``)."""
     if value is None or (isinstance(value, list | tuple) and not value):
         return ()
-    if getattr(strategy, "runs_on_sagemaker", False):
-        raise UserError(
-            "not yet: a warm start tells byohpo's strategies earlier results; SageMaker's "
-            "own tuner would need them as its parent tuning jobs",
-            f"warm_start with strategy={getattr(strategy, 'name', '')!r}",
-            "Drop warm_start, or use a byohpo strategy such as 'bo' or 'ga'.",
-        )
     items = [value] if isinstance(value, str | Mapping | WarmStartSource) else value
     if not isinstance(items, Sequence) or isinstance(items, bytes):
         raise _bad_source(value)
@@ -91,7 +86,16 @@ def warm_start_sources(value: object, strategy: object = None) -> tuple[WarmStar
             sources.append(WarmStartSource(name.strip(), kind))
         else:
             raise _bad_source(item)
-    return tuple(dict.fromkeys(sources))  # a source given twice is used once
+    unique = tuple(dict.fromkeys(sources))  # a source given twice is used once
+    if getattr(strategy, "runs_on_sagemaker", False) and len(unique) > MAX_PARENT_TUNING_JOBS:
+        raise UserError(
+            f"SageMaker's tuner warm-starts from at most {MAX_PARENT_TUNING_JOBS} parent tuning "
+            "jobs (its WarmStartConfig)",
+            f"{len(unique)} sources with strategy={getattr(strategy, 'name', '')!r}",
+            f"Keep the {MAX_PARENT_TUNING_JOBS} tuning jobs closest to this study, or warm start "
+            "a byohpo strategy (e.g. 'bo'), which takes any number of sources.",
+        )
+    return unique
 
 
 def _bad_source(value: object) -> UserError:
@@ -385,10 +389,28 @@ def tell_again(log: StudyLog, strategy: Strategy) -> None:
         strategy.warm_start([PriorTrial(dict(c), dict(m)) for c, m in event.trials])
 
 
+def parents_again(log: StudyLog, strategy: Strategy) -> None:
+    """On resume of a ``sagemaker:`` study, the parent tuning jobs its warm start recorded
+    (never looked up again: the study goes on as it started)."""
+    event = recorded_warm_start(log)
+    start = getattr(strategy, "start_from_parents", None)
+    parents = [s for s in (event.sources if event else ()) if s.get("warm_start_type")]
+    if parents and callable(start):
+        start([str(s["tuning_job"]) for s in parents], str(parents[0]["warm_start_type"]))
+
+
 def describe(event: WarmStarted) -> list[str]:
     """Lines for ``byohpo status`` and the progress: how many trials each source gave."""
     lines = []
     for source in event.sources:
+        if source.get("warm_start_type"):  # a parent of SageMaker's own warm start
+            via = "" if source.get("kind") != SourceKind.STUDY else f" (study {source['source']})"
+            lines.append(
+                f"SageMaker's tuner starts from tuning job {source.get('tuning_job')}{via}: "
+                f"{source.get('status')}, {source.get('completed')} completed training jobs, "
+                f"{source.get('warm_start_type')}"
+            )
+            continue
         kind = "tuning job" if source.get("kind") == SourceKind.TUNING_JOB else "study"
         line = (
             f"warm start from {kind} {source.get('source')}: {source.get('used')} of "

@@ -222,13 +222,6 @@ def test_a_bad_warm_start_source_is_refused_before_any_job(
     assert not (studies / "refused" / "events.jsonl").exists()
 
 
-def test_sagemakers_own_tuner_refuses_a_warm_start_for_now(
-    job: byohpo.TrainingJob, space: byohpo.SearchSpace
-) -> None:
-    with pytest.raises(UserError, match="not yet"):
-        study(job, space, instant_fake(), "sm", strategy="sagemaker:bayesian", warm_start="x")
-
-
 def test_status_says_how_many_earlier_trials_were_used(
     job: byohpo.TrainingJob, space: byohpo.SearchSpace, studies: Path,
     capsys: pytest.CaptureFixture[str],
