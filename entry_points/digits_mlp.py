@@ -443,10 +443,12 @@ def train(args: argparse.Namespace) -> dict[str, float]:
                 f"try a learning_rate smaller than {hp['learning_rate']}"
             ) from None
         metrics = measure()
+        # Saved before it is reported: an epoch the tuner has read can always be resumed from,
+        # even when a stop arrives right after the line is printed.
+        save_checkpoint(checkpoint_dir, model, epoch, hp, metrics)
         for name, value in metrics.items():
             print_metric(name, value, epoch)
         history.append({"epoch": epoch, **metrics})
-        save_checkpoint(checkpoint_dir, model, epoch, hp, metrics)
     seconds = time.perf_counter() - started
 
     if history:

@@ -110,3 +110,11 @@ def test_modules_inside_the_packages_are_private() -> None:
         and not (p.parent == ROOT / "byohpo" and p.stem in SHARED_TYPES)
     ]
     assert not public, f"modules with public names outside the packages' faces: {public}"
+
+
+def test_the_architecture_guide_points_at_modules_that_exist() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    named = set(re.findall(r"`(byohpo/[\w/]+\.py)`", text))
+    assert len(named) > 20, "the guide names the module answering each question"
+    missing = sorted(p for p in named if not (ROOT / p).is_file())
+    assert not missing, f"docs/architecture.md names modules that do not exist: {missing}"
