@@ -3,9 +3,9 @@
 One :class:`Pacing` object per study decides the poll interval (request rates
 are the backend's :class:`~byohpo.backends.rates.RequestPacer`). It learns how
 long jobs take, from launch to end, from the jobs already ended, and polls
-again after a share of the time in which the soonest of the running jobs
-could plausibly end: short jobs are noticed within seconds, a job of an hour
-costs a handful of polls. Ages are measured on the clock's monotonic time, so
+again when the ends expected meanwhile would be noticed a few seconds late in
+all: a job whose length is known is polled about once near its end, many jobs
+or widely spread ones more often. Ages are measured on the clock's monotonic time, so
 a step of the system clock backwards cannot stall polling.
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Collection
+
+import numpy as np
 
 from byohpo.clock import Clock, monotonic_time
 from byohpo.trial import JobState, JobStatus
@@ -48,6 +50,7 @@ class _Durations:
         self._keep = keep
         self._recent: list[float] = []
         self._sorted: list[float] = []
+        self._array: np.ndarray | None = None
 
     def add(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -56,30 +59,53 @@ class _Durations:
         if len(self._recent) > self._keep:
             oldest = self._recent.pop(0)
             del self._sorted[bisect.bisect_left(self._sorted, oldest)]
+        self._array = None
 
-    def soonest_end(self, age: float, quantile: float) -> float | None:
-        """Seconds until a job now ``age`` seconds old ends, at the ``quantile`` of the
-        durations longer than ``age`` (None when none seen lasted that long)."""
-        longer = bisect.bisect_right(self._sorted, age)
-        count = len(self._sorted) - longer
-        if count == 0:
-            return None
-        return self._sorted[longer + int(quantile * (count - 1))] - age
+    def longer_than(self, age: float) -> np.ndarray:
+        """The durations seen that are longer than ``age``, sorted."""
+        if self._array is None:
+            self._array = np.asarray(self._sorted, dtype=float)
+        return self._array[bisect.bisect_right(self._sorted, age) :]
 
     def longest(self) -> float | None:
         return self._sorted[-1] if self._sorted else None
 
 
+def _wait_for_delay(remaining: list[np.ndarray], delay: float) -> float:
+    """How long to wait so that the jobs' ends expected meanwhile are noticed ``delay``
+    seconds late in all (the expected sum of their delays when polling at that time).
+
+    ``remaining`` holds, for each job, the times it may still run (equally likely).
+    Waiting ``w`` delays each end at ``r < w`` by ``w - r``: the expected sum is a
+    piecewise-linear, increasing function of ``w``, solved here exactly.
+    """
+    times = np.concatenate(remaining)
+    weights = np.concatenate([np.full(len(r), 1.0 / len(r)) for r in remaining])
+    order = np.argsort(times, kind="stable")
+    times, weights = times[order], weights[order]
+    mass = np.cumsum(weights)
+    moment = np.cumsum(weights * times)
+    at_next = mass[:-1] * times[1:] - moment[:-1]  # the expected delay waiting until each next
+    k = int(np.searchsorted(at_next, delay)) if len(at_next) else 0
+    return float((delay + moment[k]) / mass[k])
+
+
 class Pacing:
     """Poll intervals from the expected remaining time of the jobs in flight.
 
-    A job's age runs from when the loop first had it in flight (its launch).
-    For each job, the time until it could end: the ``quantile`` of the
-    durations of ended jobs that lasted longer than it has so far, less its
-    age. A job older than every one seen is watched more closely the sooner
-    after that it is; with nothing learned yet, a job is polled every
-    ``age_share`` of its age. The poll interval is ``share`` of the soonest of
-    these, between the backend's ``minimum`` and ``maximum``; ``fixed`` (the
+    A job's age runs from when the loop first had it in flight (its launch). The
+    durations of the jobs already ended (the ``keep`` most recent) tell how much
+    longer each running job may run: those longer than its age, less its age,
+    equally likely. The next poll comes when the ends expected meanwhile would be
+    noticed ``delay`` seconds late in all: a job whose end is well known is polled
+    about once, ``delay`` seconds after it could first end; many jobs, or jobs
+    whose ends are spread out, are polled more often.
+
+    A job older than every duration seen (overdue), or any job before one has
+    ended, follows rules of thumb instead: polled every ``age_share`` of its age,
+    and an overdue one every ``overdue_share`` of the time it is overdue if that
+    is sooner (just past the longest seen, it may end any moment). The interval
+    stays between the backend's ``minimum`` and ``maximum``; ``fixed`` (the
     study's ``poll_interval``) overrides it all.
 
     ``clock`` gives monotonic time (``monotonic``, what ages are measured in;
@@ -93,26 +119,32 @@ class Pacing:
         minimum: float,
         fixed: float | None = None,
         maximum: float = MAX_POLL_INTERVAL,
-        share: float = 0.5,
-        quantile: float = 0.1,
-        age_share: float = 0.1,
+        delay: float = 2.0,
+        age_share: float = 0.02,
+        overdue_share: float = 0.5,
         keep: int = 200,
     ) -> None:
         self.clock = clock
         self.minimum = minimum
         self.fixed = fixed
         self.maximum = max(maximum, minimum)
-        self._share = share
-        self._quantile = quantile
+        self._delay = delay
         self._age_share = age_share
+        self._overdue_share = overdue_share
         self._launched: dict[int, float] = {}  # trial -> monotonic time first seen in flight
+        self._polled = float("-inf")  # when the loop last asked (just after its last poll)
         self._durations = _Durations(keep)
 
     def ended(self, trial_id: int) -> None:
         """A job ended (noticed now): its duration from launch is learned."""
         launched = self._launched.pop(trial_id, None)
-        if launched is not None:
-            self._durations.add(monotonic_time(self.clock) - launched)
+        if launched is None:
+            return
+        # It ended after the previous poll (it was running then) and before now: learning
+        # the time it was noticed would teach ever later polls, each noticing later still.
+        now = monotonic_time(self.clock)
+        before = max(launched, min(now, self._polled))
+        self._durations.add((before + now) / 2 - launched)
 
     def interval(self, in_flight: Collection[int]) -> float:
         """Seconds until the next poll (a job seen here for the first time is launched now)."""
@@ -120,18 +152,19 @@ class Pacing:
             return max(self.minimum, self.fixed)
         if not in_flight:
             return self.minimum  # nothing to wait for: a launch is due (after no capacity)
-        now = monotonic_time(self.clock)
-        soonest = self.maximum / self._share
+        now = self._polled = monotonic_time(self.clock)
+        longest = self._durations.longest()
+        wait = self.maximum
+        remaining: list[np.ndarray] = []
         for tid in in_flight:
             age = now - self._launched.setdefault(tid, now)
-            soonest = min(soonest, self._until_end(age))
-        return min(self.maximum, max(self.minimum, self._share * soonest))
-
-    def _until_end(self, age: float) -> float:
-        remaining = self._durations.soonest_end(age, self._quantile)
-        if remaining is not None:
-            return remaining
-        longest = self._durations.longest()
-        if longest is None:
-            return self._age_share * age / self._share
-        return age - longest  # overdue: watched closely at first, then less and less
+            longer = self._durations.longer_than(age)
+            if len(longer):
+                remaining.append(longer - age)
+                continue
+            wait = min(wait, self._age_share * age)  # nothing known of how long it runs
+            if longest is not None:  # overdue: watched closely at first, then less and less
+                wait = min(wait, self._overdue_share * (age - longest))
+        if remaining and wait > self.minimum:
+            wait = min(wait, _wait_for_delay(remaining, self._delay))
+        return min(self.maximum, max(self.minimum, wait))

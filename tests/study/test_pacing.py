@@ -15,7 +15,8 @@ def learned(durations: list[float]) -> tuple[Pacing, VirtualClock]:
     for tid, seconds in enumerate(durations):
         pacing.interval([tid])  # launched now
         clock.sleep(seconds)
-        pacing.ended(tid)
+        pacing.interval([tid])  # polled: still running at that instant
+        pacing.ended(tid)  # and ended right then
     return pacing, clock
 
 
@@ -35,7 +36,7 @@ def test_with_nothing_learned_young_jobs_are_polled_at_the_minimum() -> None:
     clock.sleep(20)
     assert pacing.interval([1]) == 5.0
     clock.sleep(980)
-    assert pacing.interval([1]) == pytest.approx(100.0)  # a tenth of its age
+    assert pacing.interval([1]) == pytest.approx(20.0)  # a fiftieth of its age
 
 
 def test_a_one_hour_job_is_polled_a_handful_of_times_once_durations_are_known() -> None:
@@ -47,7 +48,7 @@ def test_a_one_hour_job_is_polled_a_handful_of_times_once_durations_are_known() 
 
 def test_short_jobs_are_noticed_within_seconds() -> None:
     pacing, clock = learned([30.0] * 8)
-    assert pacing.interval([100]) <= 15.0
+    assert pacing.interval([100]) == pytest.approx(32.0)  # once, 2 s after it should end
     clock.sleep(30)
     assert pacing.interval([100]) == 5.0
 
@@ -64,8 +65,8 @@ def test_a_straggler_is_polled_less_and_less_but_at_most_every_maximum() -> None
 def test_the_soonest_job_sets_the_interval() -> None:
     pacing, clock = learned([600.0] * 8)
     pacing.interval([100])
-    clock.sleep(590)
-    assert pacing.interval([100, 101]) == 5.0
+    clock.sleep(580)
+    assert pacing.interval([100, 101]) == pytest.approx(22.0)  # 20 s to its end, 2 s late
     assert pacing.interval([101]) > 100.0
 
 
@@ -104,5 +105,33 @@ def test_a_clock_stepping_back_neither_stalls_nor_rushes_polling() -> None:
     assert pacing.interval([1]) == before
     pacing.ended(1)  # it lasted 1000 s, not -2600
     pacing.interval([2])
-    clock.sleep(500)
-    assert pacing.interval([2]) == pytest.approx(0.5 * (1000 - 500))
+    clock.sleep(900)
+    assert pacing.interval([2]) == pytest.approx(1000 - 900 + 2.0)
+
+
+def test_a_job_is_learned_to_end_between_its_last_two_polls_not_when_noticed() -> None:
+    clock = VirtualClock()
+    pacing = Pacing(clock, minimum=5.0)
+    pacing.interval([1])
+    clock.sleep(3590)
+    pacing.interval([1])  # still running
+    clock.sleep(60)
+    pacing.ended(1)  # noticed at 3650: it ended at 3620 or so, not at its notice
+    pacing.interval([2])
+    assert pacing.interval([2]) == MAX_POLL_INTERVAL  # an hour to go
+    clock.sleep(3600)
+    assert pacing.interval([2]) == pytest.approx(20 + 2.0)
+
+
+def test_many_jobs_whose_lengths_are_spread_are_polled_more_often_than_one() -> None:
+    spread = [1000.0 + 20.0 * i for i in range(50)]  # 1000 to 1980 s
+    one, clock = learned(spread)
+    one.interval([100])
+    clock.sleep(1000)
+    alone = one.interval([100])
+    many, clock = learned(spread)
+    many.interval(list(range(100, 110)))
+    clock.sleep(1000)
+    together = many.interval(list(range(100, 110)))
+    assert together < alone
+    assert alone < 200.0  # never waits past a good share of its likely ends
