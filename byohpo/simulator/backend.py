@@ -362,6 +362,10 @@ class Simulator(Backend):
             seconds = self._events.wait(seconds, in_flight, self.clock.now())
         self.clock.sleep(seconds)
 
+    def event_arrival(self, job_name: str) -> float | None:
+        """When the job's end reached the study's queue (None: no events, lost, or running)."""
+        return None if self._events is None else self._events.arrival(job_name)
+
     def _list(self, pages: int) -> None:
         """Count ListTrainingJobs pages, paced as the SageMaker backend paces them."""
         for _ in range(pages):
