@@ -118,7 +118,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         "(worst); before | polling: notice median / p95 s | events: SageMaker / SQS per job "
         "| events: notice median / p95 / max s (max after the event) | article: calls per job "
         "| article: notice median / p95 s | throttled: polling / events / article "
-        "| ga slot use: generational / async / islands |",
+        "| ga slot use: generational / async / islands; until the last launch |",
         "|---|---:|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -157,8 +157,9 @@ def table(rows: list[dict[str, Any]]) -> str:
             else _cell(r, "{} / - / -", "polling_throttled"),
             _cell(
                 r,
-                "{:.1%} / {:.1%} / {:.1%}",
+                "{:.1%} / {:.1%} / {:.1%}; steady {:.0%} / {:.0%} / {:.0%}",
                 *(f"{form}_slot_use" for form in FORMS),
+                *(f"{form}_steady_slot_use" for form in FORMS),
             ),
         ]
         lines.append("| " + " | ".join(cells) + " |")
