@@ -5,8 +5,8 @@ are the backend's :class:`~byohpo.backends.rates.RequestPacer`). It learns how
 long jobs take, from launch to end, from the jobs already ended, and polls
 again when the ends expected meanwhile would be noticed a few seconds late in
 all: a job whose length is known is polled about once near its end, many jobs
-or widely spread ones more often. Ages are measured on the clock's monotonic time, so
-a step of the system clock backwards cannot stall polling.
+or widely spread ones more often. Ages are measured on the clock's monotonic
+time, so a step of the system clock backwards cannot stall polling.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from byohpo.trial import JobState, JobStatus
 
 MAX_POLL_INTERVAL = 300.0
 """The longest wait between two polls (seconds)."""
+
+TAIL = 1.5
+"""A job may run up to this many times the longest duration seen (then it is overdue)."""
 
 _BEFORE_TRAINING = frozenset(
     {"Starting", "Pending", "LaunchingMLInstances", "PreparingTrainingStack"}
@@ -44,13 +47,20 @@ def training_start(state: JobState, now: float) -> float | None:
 
 
 class _Durations:
-    """The most recent job durations, kept sorted."""
+    """The most recent job durations, kept sorted, and the spans a new job's end may fall in.
+
+    Durations seen are taken as exchangeable: a new job's falls in each of the spans
+    between two neighbouring ones (from 0 to the shortest, and from the longest to
+    :data:`TAIL` times it) with equal probability, uniformly within the span. A job
+    ending a little sooner or later than every one seen so far is then no surprise, and
+    few durations seen tell little.
+    """
 
     def __init__(self, keep: int) -> None:
         self._keep = keep
         self._recent: list[float] = []
         self._sorted: list[float] = []
-        self._array: np.ndarray | None = None
+        self._spans: tuple[np.ndarray, np.ndarray] | None = None
 
     def add(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -59,54 +69,73 @@ class _Durations:
         if len(self._recent) > self._keep:
             oldest = self._recent.pop(0)
             del self._sorted[bisect.bisect_left(self._sorted, oldest)]
-        self._array = None
+        self._spans = None
 
-    def longer_than(self, age: float) -> np.ndarray:
-        """The durations seen that are longer than ``age``, sorted."""
-        if self._array is None:
-            self._array = np.asarray(self._sorted, dtype=float)
-        return self._array[bisect.bisect_right(self._sorted, age) :]
+    def spans(self, age: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Where a job now ``age`` seconds old may end, counted from now: starts, ends and
+        probabilities of the spans (None when it has outlived them all)."""
+        if not self._sorted:
+            return None
+        if self._spans is None:
+            seen = np.asarray(self._sorted, dtype=float)
+            self._spans = (np.concatenate([[0.0], seen]), np.concatenate([seen, [TAIL * seen[-1]]]))
+        starts, ends = self._spans
+        first = int(np.searchsorted(ends, age, side="right"))
+        if first == len(ends):
+            return None
+        starts, ends = np.maximum(starts[first:], age), ends[first:]
+        full = self._spans[1][first:] - self._spans[0][first:]
+        mass = np.where(full > 0, (ends - starts) / np.where(full > 0, full, 1.0), 1.0)
+        return starts - age, ends - age, mass / mass.sum()
 
     def longest(self) -> float | None:
         return self._sorted[-1] if self._sorted else None
 
 
-def _wait_for_delay(remaining: list[np.ndarray], delay: float) -> float:
-    """How long to wait so that the jobs' ends expected meanwhile are noticed ``delay``
-    seconds late in all (the expected sum of their delays when polling at that time).
+def _expected_delay(wait: float, starts: np.ndarray, ends: np.ndarray, mass: np.ndarray) -> float:
+    """The expected sum of the delays with which ends in these spans are noticed, polling
+    after ``wait`` seconds (an end at ``r < wait`` is noticed ``wait - r`` late)."""
+    width = ends - starts
+    inside = (wait - starts) ** 2 / (2 * np.where(width > 0, width, 1.0))
+    after = wait - (starts + ends) / 2
+    delays = np.where(wait <= starts, 0.0, np.where(wait >= ends, after, inside))
+    return float((mass * delays).sum())
 
-    ``remaining`` holds, for each job, the times it may still run (equally likely).
-    Waiting ``w`` delays each end at ``r < w`` by ``w - r``: the expected sum is a
-    piecewise-linear, increasing function of ``w``, solved here exactly.
-    """
-    times = np.concatenate(remaining)
-    weights = np.concatenate([np.full(len(r), 1.0 / len(r)) for r in remaining])
-    order = np.argsort(times, kind="stable")
-    times, weights = times[order], weights[order]
-    mass = np.cumsum(weights)
-    moment = np.cumsum(weights * times)
-    at_next = mass[:-1] * times[1:] - moment[:-1]  # the expected delay waiting until each next
-    k = int(np.searchsorted(at_next, delay)) if len(at_next) else 0
-    return float((delay + moment[k]) / mass[k])
+
+def _wait_for_delay(
+    starts: np.ndarray, ends: np.ndarray, mass: np.ndarray, delay: float, longest: float
+) -> float:
+    """How long to wait so that the ends expected meanwhile are noticed ``delay`` seconds late
+    in all (at most ``longest``): the expected delay grows with the wait, solved by halving."""
+    if _expected_delay(longest, starts, ends, mass) <= delay:
+        return longest
+    low, high = 0.0, longest
+    while high - low > 0.05:
+        middle = (low + high) / 2
+        if _expected_delay(middle, starts, ends, mass) <= delay:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 class Pacing:
     """Poll intervals from the expected remaining time of the jobs in flight.
 
     A job's age runs from when the loop first had it in flight (its launch). The
-    durations of the jobs already ended (the ``keep`` most recent) tell how much
-    longer each running job may run: those longer than its age, less its age,
-    equally likely. The next poll comes when the ends expected meanwhile would be
-    noticed ``delay`` seconds late in all: a job whose end is well known is polled
-    about once, ``delay`` seconds after it could first end; many jobs, or jobs
-    whose ends are spread out, are polled more often.
+    durations of the jobs already ended (the ``keep`` most recent) tell where each
+    running job may end: in any span between two of them longer than its age, with
+    equal probability (see ``_Durations``). The next poll comes when the ends
+    expected meanwhile would be noticed ``delay`` seconds late in all: a job whose
+    length is well known is polled about once, as it ends; many jobs, jobs whose
+    lengths are spread out, or few lengths seen, are polled more often.
 
-    A job older than every duration seen (overdue), or any job before one has
-    ended, follows rules of thumb instead: polled every ``age_share`` of its age,
-    and an overdue one every ``overdue_share`` of the time it is overdue if that
-    is sooner (just past the longest seen, it may end any moment). The interval
-    stays between the backend's ``minimum`` and ``maximum``; ``fixed`` (the
-    study's ``poll_interval``) overrides it all.
+    Before any job has ended, or once a job has outlived every span, it is polled
+    every ``age_share`` of its age; a job older than every duration seen
+    (overdue) every ``overdue_share`` of the time it is overdue if that is sooner
+    (just past the longest seen, it may end any moment). The interval stays
+    between the backend's ``minimum`` and ``maximum``; ``fixed`` (the study's
+    ``poll_interval``) overrides it all.
 
     ``clock`` gives monotonic time (``monotonic``, what ages are measured in;
     ``now`` for clocks without it).
@@ -120,7 +149,7 @@ class Pacing:
         fixed: float | None = None,
         maximum: float = MAX_POLL_INTERVAL,
         delay: float = 2.0,
-        age_share: float = 0.02,
+        age_share: float = 0.1,
         overdue_share: float = 0.5,
         keep: int = 200,
     ) -> None:
@@ -155,16 +184,16 @@ class Pacing:
         now = self._polled = monotonic_time(self.clock)
         longest = self._durations.longest()
         wait = self.maximum
-        remaining: list[np.ndarray] = []
+        spans = []
         for tid in in_flight:
             age = now - self._launched.setdefault(tid, now)
-            longer = self._durations.longer_than(age)
-            if len(longer):
-                remaining.append(longer - age)
-                continue
-            wait = min(wait, self._age_share * age)  # nothing known of how long it runs
-            if longest is not None:  # overdue: watched closely at first, then less and less
+            if longest is not None and age >= longest:  # overdue: closely, then less and less
                 wait = min(wait, self._overdue_share * (age - longest))
-        if remaining and wait > self.minimum:
-            wait = min(wait, _wait_for_delay(remaining, self._delay))
+            if (where := self._durations.spans(age)) is not None:
+                spans.append(where)
+            else:  # nothing ended yet, or it outlived every span: a share of its age
+                wait = min(wait, self._age_share * age)
+        if spans and wait > self.minimum:
+            starts, ends, mass = (np.concatenate(parts) for parts in zip(*spans, strict=True))
+            wait = _wait_for_delay(starts, ends, mass, self._delay, wait)
         return min(self.maximum, max(self.minimum, wait))
