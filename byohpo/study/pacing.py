@@ -12,6 +12,7 @@ time, so a step of the system clock backwards cannot stall polling.
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Collection
 
 import numpy as np
@@ -131,7 +132,8 @@ class Pacing:
     lengths are spread out, or few lengths seen, are polled more often.
 
     Before any job has ended, or once a job has outlived every span, it is polled
-    every ``age_share`` of its age; a job older than every duration seen
+    every ``age_share`` of its age, divided by the square root of the number of
+    jobs in flight (one poll serves them all); a job older than every duration seen
     (overdue) every ``overdue_share`` of the time it is overdue if that is sooner
     (just past the longest seen, it may end any moment). The interval stays
     between the backend's ``minimum`` and ``maximum``; ``fixed`` (the study's
@@ -185,6 +187,7 @@ class Pacing:
         longest = self._durations.longest()
         wait = self.maximum
         spans = []
+        age_share = self._age_share / math.sqrt(len(in_flight))  # each poll serves them all
         for tid in in_flight:
             age = now - self._launched.setdefault(tid, now)
             if longest is not None and age >= longest:  # overdue: closely, then less and less
@@ -192,7 +195,7 @@ class Pacing:
             if (where := self._durations.spans(age)) is not None:
                 spans.append(where)
             else:  # nothing ended yet, or it outlived every span: a share of its age
-                wait = min(wait, self._age_share * age)
+                wait = min(wait, age_share * age)
         if spans and wait > self.minimum:
             starts, ends, mass = (np.concatenate(parts) for parts in zip(*spans, strict=True))
             wait = _wait_for_delay(starts, ends, mass, self._delay, wait)

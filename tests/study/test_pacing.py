@@ -39,6 +39,15 @@ def test_with_nothing_learned_young_jobs_are_polled_at_the_minimum() -> None:
     assert pacing.interval([1]) == pytest.approx(100.0)  # a tenth of its age
 
 
+def test_with_nothing_learned_many_jobs_are_polled_sooner_than_one() -> None:
+    clock = VirtualClock()
+    pacing = Pacing(clock, minimum=5.0)
+    pacing.interval(range(100))
+    clock.sleep(3600)
+    assert pacing.interval(range(100)) == pytest.approx(36.0)  # one poll serves a hundred
+    assert pacing.interval([0]) == MAX_POLL_INTERVAL
+
+
 def test_a_one_hour_job_is_polled_a_handful_of_times_once_durations_are_known() -> None:
     pacing, clock = learned([3600.0] * 8)
     polls = polls_until(pacing, clock, [100], 3600.0)
