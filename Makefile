@@ -114,3 +114,8 @@ bench-async: $(STAMP)
 
 bench-events: $(STAMP)
 	nice -n 10 $(BIN)/python -m benchmarks.job_events
+
+# Issue 15 side by side in one run: polling, events, the article's loop, slot use (one table).
+.PHONY: bench-wide
+bench-wide: $(STAMP)
+	nice -n 10 $(BIN)/python -m benchmarks.wide_studies --workers 2

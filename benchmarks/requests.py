@@ -43,6 +43,7 @@ import byohpo
 from benchmarks.strategy_quality import RESULTS
 from byohpo.backends._base import study_prefix
 from byohpo.simulator import AccountLimits, JobContext, Outcome
+from byohpo.simulator._events import EventDelivery
 from byohpo.study._events import ResultRecorded
 from byohpo.study._store import MemoryEventLog
 from byohpo.trial import JobState, LaunchRequest
@@ -58,6 +59,8 @@ SCENARIOS: tuple[tuple[str, float, float], ...] = (
 )
 PARALLEL = (4, 20, 100)
 STRAGGLER_SECONDS = 5 * 86400.0
+SAGEMAKER = ("CreateTrainingJob", "ListTrainingJobs", "DescribeTrainingJob", "StopTrainingJob")
+SQS = ("ReceiveMessage", "DeleteMessageBatch")
 
 
 def job_template() -> byohpo.TrainingJob:
@@ -117,8 +120,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def run_byohpo(problem: Jobs, parallel: int, jobs: int) -> dict[str, Any]:
-    sim = simulator(problem)
+def run_byohpo(
+    problem: Jobs, parallel: int, jobs: int, events: EventDelivery | None = None
+) -> dict[str, Any]:
+    """byohpo's loop, polling (or, with ``events``, hearing of job ends from a queue)."""
+    sim = simulator(problem, events=events)
     store = MemoryEventLog()
     byohpo.Tuner(
         job_template(),
@@ -134,14 +140,17 @@ def run_byohpo(problem: Jobs, parallel: int, jobs: int) -> dict[str, Any]:
         study_name=f"req-{parallel}",
         progress=False,
     ).run()
-    latencies = []
+    latencies, after_event = [], []
     for event in store.read().events:
         if isinstance(event, ResultRecorded) and event.time is not None:
-            simulated = sim.account.jobs[sim.job_name(event.trial_id)]
-            latencies.append(event.time - simulated.end)
+            name = sim.job_name(event.trial_id)
+            latencies.append(event.time - sim.account.jobs[name].end)
+            if (arrived := sim.event_arrival(name)) is not None:
+                after_event.append(event.time - arrived)
     pages = sim.poll_pages
     polls = sum(pages.values())
-    return row("byohpo", problem, parallel, jobs, sim.api_calls, sim.throttled_calls, latencies) | {
+    loop = "byohpo" if events is None else "byohpo, events"
+    return row(loop, problem, parallel, jobs, sim.api_calls, sim.throttled_calls, latencies) | {
         "polls": polls,
         "pages_per_poll": sum(p * n for p, n in pages.items()) / max(1, polls),
         "max_pages_per_poll": max(pages, default=0),
@@ -149,6 +158,7 @@ def run_byohpo(problem: Jobs, parallel: int, jobs: int) -> dict[str, Any]:
         / max(1, sum(sim.pages_before.values())),
         "max_pages_per_poll_before": max(sim.pages_before, default=0),
         "slot_use": sim.usage().slot_utilization(parallel),
+        "after_event_max_s": max(after_event, default=float("nan")),
     }
 
 
@@ -216,9 +226,12 @@ def row(
         "list_per_job": calls["ListTrainingJobs"] / jobs,
         "describe_per_job": calls["DescribeTrainingJob"] / jobs,
         "calls_per_job": sum(calls.values()) / jobs,
+        "sagemaker_per_job": sum(calls[api] for api in SAGEMAKER) / jobs,
+        "sqs_per_job": sum(calls[api] for api in SQS) / jobs,
         "throttled": sum(throttled.values()),
         "notice_median_s": statistics.median(latencies) if latencies else float("nan"),
         "notice_p95_s": percentile(latencies, 0.95),
+        "notice_max_s": max(latencies, default=float("nan")),
     }
 
 

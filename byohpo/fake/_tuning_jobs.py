@@ -135,6 +135,47 @@ def _hyperparameter_names(config: Mapping[str, Any], definition: Mapping[str, An
     return tuned | {str(k) for k in definition.get("StaticHyperParameters") or {}}
 
 
+def check_warm_start(
+    params: dict[str, Any], parent_of: Callable[[str], TuningJobRecord | None]
+) -> None:
+    """SageMaker's rules for ``WarmStartConfig`` (the API model has already checked its
+    shape: one to five parents, a known ``WarmStartType``): each parent exists and has
+    ended, and shares the new job's objective metric and number of hyperparameters."""
+    config = params["HyperParameterTuningJobConfig"]
+    metric = (config.get("HyperParameterTuningJobObjective") or {}).get("MetricName")
+    count = len(_hyperparameter_names(config, params["TrainingJobDefinition"]))
+    parents = params["WarmStartConfig"].get("ParentHyperParameterTuningJobs") or []
+    names = [str(p.get("HyperParameterTuningJobName")) for p in parents]
+    if len({n.lower() for n in names}) != len(names):
+        raise validation_error("Parent hyper parameter tuning jobs must be unique.")
+    for parent_name in names:
+        parent = parent_of(parent_name)
+        if parent is None:
+            raise ServiceError(
+                "ResourceNotFound",
+                f"Amazon SageMaker can't find a tuning job named {parent_name}.",
+            )
+        if parent.status not in _ENDED:
+            raise validation_error(
+                f"Parent hyper parameter tuning job {parent_name} is in status "
+                f"{parent.status}; a warm start needs its parents in a terminal state "
+                f"({', '.join(_ENDED)})."
+            )
+        if parent.objective.get("MetricName") != metric:
+            raise validation_error(
+                f"The objective metric {metric} must be the same as the objective metric "
+                f"{parent.objective.get('MetricName')} of parent hyper parameter tuning job "
+                f"{parent_name}."
+            )
+        theirs = _hyperparameter_names(parent.config, parent.request["TrainingJobDefinition"])
+        if len(theirs) != count:
+            raise validation_error(
+                f"The total number of static and tunable hyperparameters ({count}) must be "
+                f"the same as in parent hyper parameter tuning job {parent_name} "
+                f"({len(theirs)})."
+            )
+
+
 class TuningJobService:
     """Answers the tuning-job operations. Thread-safe (the job store's lock guards all).
 
@@ -166,6 +207,12 @@ class TuningJobService:
         check_model_constraints(operation, params)
         return handler(region, params)
 
+    def _ended_parent(self, region: str, name: str) -> TuningJobRecord | None:
+        parent = self._tuning.get((region, name.lower()))
+        if parent is not None:
+            self._advance(parent)
+        return parent
+
     def _get(self, region: str, name: str) -> TuningJobRecord:
         record = self._tuning.get((region, name.lower()))
         if record is None:
@@ -193,7 +240,7 @@ class TuningJobService:
                     "ResourceInUse", f"Tuning job {name} already exists in this account."
                 )
             if params.get("WarmStartConfig"):
-                self._check_warm_start(region, params)
+                check_warm_start(params, lambda parent: self._ended_parent(region, parent))
             now = time.time()
             record = TuningJobRecord(
                 name=name,
@@ -210,45 +257,6 @@ class TuningJobService:
             self._tuning[(region, name.lower())] = record
             self._advance(record)
         return {"HyperParameterTuningJobArn": record.arn}
-
-    def _check_warm_start(self, region: str, params: dict[str, Any]) -> None:
-        """SageMaker's rules for ``WarmStartConfig`` (the API model has already checked its
-        shape: one to five parents, a known ``WarmStartType``): each parent exists and has
-        ended, and shares the new job's objective metric and number of hyperparameters."""
-        config = params["HyperParameterTuningJobConfig"]
-        metric = (config.get("HyperParameterTuningJobObjective") or {}).get("MetricName")
-        count = len(_hyperparameter_names(config, params["TrainingJobDefinition"]))
-        parents = params["WarmStartConfig"].get("ParentHyperParameterTuningJobs") or []
-        names = [str(p.get("HyperParameterTuningJobName")) for p in parents]
-        if len({n.lower() for n in names}) != len(names):
-            raise validation_error("Parent hyper parameter tuning jobs must be unique.")
-        for parent_name in names:
-            parent = self._tuning.get((region, parent_name.lower()))
-            if parent is None:
-                raise ServiceError(
-                    "ResourceNotFound",
-                    f"Amazon SageMaker can't find a tuning job named {parent_name}.",
-                )
-            self._advance(parent)
-            if parent.status not in _ENDED:
-                raise validation_error(
-                    f"Parent hyper parameter tuning job {parent_name} is in status "
-                    f"{parent.status}; a warm start needs its parents in a terminal state "
-                    f"({', '.join(_ENDED)})."
-                )
-            if parent.objective.get("MetricName") != metric:
-                raise validation_error(
-                    f"The objective metric {metric} must be the same as the objective metric "
-                    f"{parent.objective.get('MetricName')} of parent hyper parameter tuning job "
-                    f"{parent_name}."
-                )
-            theirs = _hyperparameter_names(parent.config, parent.request["TrainingJobDefinition"])
-            if len(theirs) != count:
-                raise validation_error(
-                    f"The total number of static and tunable hyperparameters ({count}) must be "
-                    f"the same as in parent hyper parameter tuning job {parent_name} "
-                    f"({len(theirs)})."
-                )
 
     def describe(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._store.lock:

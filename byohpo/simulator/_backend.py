@@ -283,6 +283,10 @@ class Simulator(Backend):
             seconds = self._jobs.waiting_time(seconds)
         self.clock.sleep(seconds)
 
+    def event_arrival(self, job_name: str) -> float | None:
+        """When the job's end reached the study's queue (None: no events, lost, or running)."""
+        return None if self._jobs is None else self._jobs.event_arrival(job_name)
+
     def stop(self, job_name: str) -> None:
         """Ask the job to stop: it is ``Stopping`` for a while, then ``Stopped``."""
         self._open_jobs().stop(job_name)

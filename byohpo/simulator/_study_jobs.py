@@ -144,6 +144,10 @@ class StudyJobs:
         self._poll_pages[pages] += 1
         return found
 
+    def event_arrival(self, job_name: str) -> float | None:
+        """When the job's end reached the study's queue (None: no events, lost, or running)."""
+        return None if self._events is None else self._events.arrival(job_name)
+
     def waiting_time(self, seconds: float) -> float:
         """How long to sleep of ``seconds``: with events, only until a job's end arrives."""
         if self._events is None:

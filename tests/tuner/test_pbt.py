@@ -228,26 +228,28 @@ def test_a_study_without_checkpoint_storage_is_refused_before_any_job(
         )
 
 
-class InterruptedPBT(PopulationBasedTraining):
-    """PBT that raises KeyboardInterrupt (Ctrl-C) once, while a warm-started job runs."""
-
-    interrupted = False
-
-    def ask(self, n: int) -> list[dict[str, Any]]:
-        members = self.snapshot()["members"]
-        running = [m for m in members if m["status"] == "pending" and m["current"]["parent"]]
-        if running and not self.interrupted:
-            self.interrupted = True
-            raise KeyboardInterrupt
-        return super().ask(n)
+def warm_started_job_running(strategy: PopulationBasedTraining) -> bool:
+    """A member's step that starts from another's checkpoint is in flight."""
+    members = strategy.snapshot()["members"]
+    return any(m["status"] == "pending" and m["current"]["parent"] for m in members)
 
 
 @pytest.mark.parametrize("mode", ["generational", "async"])
 def test_a_study_interrupted_and_resumed_loses_no_checkpoint_and_no_lineage(
-    source: Path, studies: Path, mode: str
+    source: Path, studies: Path, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with fake_sagemaker() as fake:
-        strategy = InterruptedPBT(**PBT)
+        strategy = PopulationBasedTraining(**PBT)
+        poll = fake.poll
+
+        def ctrl_c_while_a_warm_started_job_runs(names: Any) -> Any:
+            # The loop must poll a warm-started job to learn it ended: Ctrl-C lands there.
+            if warm_started_job_running(strategy):
+                monkeypatch.setattr(fake, "poll", poll)
+                raise KeyboardInterrupt
+            return poll(names)
+
+        monkeypatch.setattr(fake, "poll", ctrl_c_while_a_warm_started_job_runs)
         first = tuner(
             source, fake, f"pbt-resume-{mode}", mode=mode, strategy=strategy, strategy_options=None
         ).run()
