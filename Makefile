@@ -39,6 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check byohpo tests benchmarks entry_points
 	$(BIN)/ruff format --check byohpo tests benchmarks entry_points
 	$(BIN)/cfn-lint infra/*.yaml
+	$(BIN)/python -m benchmarks.code_size --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
