@@ -219,7 +219,10 @@ def test_a_killed_dry_run_resumes_without_twins_or_losses_and_decides_as_if_neve
     uninterrupted = Byohpo(tmp_path, "uninterrupted")
     with uninterrupted.start("run", str(study), "--dry-run", "--quiet") as reference:
         with killed.start("run", str(study), "--dry-run", "--quiet") as run:
-            wait_until(lambda: killed.count("result") >= 5, "some results are in")
+            wait_until(
+                lambda: killed.count("result") >= 5 and bool(killed.in_flight()),
+                "some results are in and jobs are in flight",
+            )
             run.send_signal(signal.SIGKILL)
             run.wait()
         assert 5 <= killed.count("result") < MAX_JOBS
