@@ -284,22 +284,16 @@ class FakeAWS:
         return parts.answer(operation, region, body, create_buckets=self.create_buckets)
 
     def save_journal(self, *, data: bool = True) -> int:
-        """Write the jobs that changed to the ``journal`` directory and, unless ``data`` is
-        false, the S3 objects and log streams that changed to ``kept_data``; how many jobs
-        were written."""
-        if data:
-            self.save_data()
-        if self._journal is None:
-            return 0
-        with self._store.lock:
-            records = [copy.deepcopy(r) for r in self._store.all()]
-        return self._journal.save(records)
-
-    def save_data(self) -> int:
-        """Write the S3 objects and log streams that changed to ``kept_data``; how many.
-        It lists the whole account, so it costs more than the journal: the service calls it
-        when a job's state changed and otherwise every few seconds."""
-        return 0 if self._parts is None else self._parts.save_data()
+        """Write the jobs that changed to ``journal``, then (if one did, or with ``data``) the
+        S3 objects and log streams that changed to ``kept_data``; how many jobs were written."""
+        written = 0
+        if self._journal is not None:
+            with self._store.lock:
+                records = [copy.deepcopy(r) for r in self._store.all()]
+            written = self._journal.save(records)
+        if (written or data) and self._parts is not None:
+            self._parts.save_data()
+        return written
 
     def bucket_needed(self, bucket: str | None) -> None:
         """A request names ``bucket``: with ``create_buckets``, create it if it is missing."""

@@ -255,11 +255,8 @@ def serve(state_dir: Path, idle_timeout: float, options: Mapping[str, Any]) -> s
         log.info("answering on http://%s:%d (pid %d)", HOST, state.port, state.pid)
         data_saved_at = time.monotonic()
         while not stop.wait(_CHECK_SECONDS):
-            # Jobs first: a job's outputs are in S3 before its status changes, so saving
-            # the data after a changed job keeps what its journal entry points to.
-            changed = fake.save_journal(data=False)
-            if changed or time.monotonic() - data_saved_at >= _DATA_SAVE_SECONDS:
-                fake.save_data()
+            due = time.monotonic() - data_saved_at >= _DATA_SAVE_SECONDS
+            if fake.save_journal(data=due) or due:  # the data too, when a job changed
                 data_saved_at = time.monotonic()
             if _busy(fake):
                 activity.touch()
