@@ -118,7 +118,7 @@ def _events_option(parser: argparse.ArgumentParser) -> None:
         "state changes (infra/template.yaml's JobEventsQueueUrl); ended jobs are noticed "
         "within seconds and SageMaker is listed only as a safety net (with --dry-run: a "
         "queue of that name in the fake AWS; a study file may give it as [sagemaker] "
-        "events_queue)",
+        "events_queue; resume uses the study's own queue unless given another)",
     )
 
 
@@ -244,7 +244,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         name=log.name,
         region=args.region or log.study.get("region"),
         profile=args.profile,
-        events_queue=args.events_queue,
+        events_queue=args.events_queue or log.study.get("events_queue"),
     ) as backend:
         if dry_run:
             from byohpo.cli._dry_run import record_lost_jobs

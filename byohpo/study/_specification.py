@@ -343,9 +343,11 @@ class StudySpecification:
         backend: str,
         jobs_run_in: str,
         time: float,
+        events_queue: str | None = None,
     ) -> dict[str, Any]:
         """The study as recorded in its store (what :meth:`from_definition` reads back), with
-        the run's own facts: its id, region, backend, where its jobs run and when it began.
+        the run's own facts: its id, region, backend, where its jobs run, the queue its jobs'
+        events come from (if any) and when it began.
 
         Secret environment values of the job are not in it (see :mod:`byohpo._redaction`).
         """
@@ -380,6 +382,7 @@ class StudySpecification:
             "instance_count": self.job.instance_count,
             "backend": backend,
             "jobs_run_in": jobs_run_in,
+            **({"events_queue": events_queue} if events_queue else {}),
             "time": time,
         }
 

@@ -34,6 +34,7 @@ from byohpo.study._store import DEFAULT_STUDIES_DIR as DEFAULT_STUDIES_DIR
 from byohpo.study._store import EventLog, Store, StudyLog
 from byohpo.study._store import studies_dir as studies_dir
 from byohpo.study._store import study_location as study_location
+from byohpo.trial import JobPlace
 
 if TYPE_CHECKING:
     from byohpo._clock import Clock
@@ -227,6 +228,7 @@ class Tuner:
             backend=type(self.backend).__name__,
             jobs_run_in=str(self.backend.jobs_run_in),
             time=self.clock.now(),
+            events_queue=getattr(self.backend, "events_queue", None),
         )
 
     # -- running ------------------------------------------------------------------------
@@ -313,6 +315,7 @@ class Tuner:
                     "Check the name or path.",
                 )
             refuse_damaged(log, str(study))
+            backend = backend or _recorded_backend(log.study)
             spec = StudySpecification.from_definition(
                 log.study, strategy=strategy, early_stopping=early_stopping, job=job
             )
@@ -369,3 +372,17 @@ def _require_capabilities(spec: StudySpecification, backend: Backend) -> None:
             if promotes
             else "Use a strategy that starts every job afresh",
         )
+
+
+def _recorded_backend(study: Mapping[str, Any]) -> Backend | None:
+    """SageMaker with the queue of status by events a study ran with, for a resume that
+    names no backend; ``None`` (the default backend) for a study with no queue or that did
+    not run on AWS."""
+    if not study.get("events_queue") or JobPlace.recorded(study) is not JobPlace.AWS:
+        return None
+    from byohpo.backends._sagemaker import SageMakerBackend
+
+    region = study.get("region")
+    return SageMakerBackend(
+        region=str(region) if region else None, events_queue=str(study["events_queue"])
+    )

@@ -118,3 +118,18 @@ def test_a_wrong_sagemaker_table_is_refused_before_any_job(
     assert status == 2, err
     assert message in err and "sagemaker." in err and "Traceback" not in err
     assert not (folder / "studies").exists() or not list((folder / "studies").glob("*/*"))
+
+
+def test_resume_listens_to_the_queue_the_study_ran_with(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = folder / "study.toml"
+    study.write_text(STUDY)
+    assert main(["run", str(study), "--dry-run", "--quiet", "--events-queue", URL]) == 0
+    log = Store(folder / "studies" / "rehearsal").load()
+    assert log.study["events_queue"].endswith("/byohpo-rehearsal-job-events")
+    service = folder / "studies" / "rehearsal" / "fake-aws"
+    stop_service(service)  # its queue goes with it, as a deleted stack's would
+    status = main(["resume", "rehearsal", "--quiet"])  # no --events-queue given again
+    assert status == 0, capsys.readouterr().err
+    assert queues(service) == {"byohpo-rehearsal-job-events": 0}

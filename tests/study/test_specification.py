@@ -128,3 +128,24 @@ def test_a_study_recorded_with_a_rule_of_the_users_own_cannot_resume_without_it(
 
     with pytest.raises(UserError, match="a rule of your own"):
         StudySpecification.from_definition(recorded)
+
+
+def test_a_study_with_an_events_queue_records_it_and_a_resume_listens_to_it_again(
+    job: byohpo.TrainingJob, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from byohpo.study._tuner import _recorded_backend
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # not the study's region
+    queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/byohpo-pareto-1-job-events"
+    spec = StudySpecification.from_arguments(
+        job, SPACE, **STUDIES["one objective, a stopping rule"]
+    )
+    run = {**RUN, "jobs_run_in": "aws"}
+    recorded = json.loads(json.dumps(spec.definition(**run, events_queue=queue)))
+    backend = _recorded_backend(recorded)
+    assert backend is not None
+    assert backend.events_queue == queue
+    assert backend._open_session().region_name == "eu-west-1"  # the queue's, not the default
+    # without a queue the record is what it always was, and a dry run's is not SageMaker's
+    assert "events_queue" not in spec.definition(**run)
+    assert _recorded_backend({**recorded, "jobs_run_in": "fake-aws"}) is None
