@@ -98,9 +98,11 @@ bench-orchestration: $(BENCH_STAMP)
 bench-time: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.time_to_result
 
-# The study's memory: log bytes per job, resume time and memory, S3 bytes uploaded per job.
+# The study's memory: log bytes per job, resume time and memory, S3 bytes uploaded per job;
+# and a kept dry run's: saving and restoring the fake AWS's S3 objects and log streams.
 bench-memory: $(STAMP)
 	$(BIN)/python -m benchmarks.memory
+	$(BIN)/python -m benchmarks.dry_run_memory
 bench-stopping: $(STAMP)
 	$(BIN)/python -m benchmarks.early_stopping
 bench-warm-start: $(STAMP)

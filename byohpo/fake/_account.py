@@ -63,7 +63,8 @@ class AccountParts:
     publisher: JobEventPublisher | None
     kept: KeptData | None = None
     """Where the account's S3 objects and log streams are kept across restarts, if anywhere."""
-    data_clients: tuple[BaseClient, BaseClient] | None = None
+    data_place: tuple[str, str] | None = None
+    """The account and region whose S3 objects and log streams are kept."""
 
     @classmethod
     def assemble(
@@ -84,9 +85,9 @@ class AccountParts:
         """The parts, on the fake's own clients; nothing is started yet but the publisher.
         With ``kept``, the S3 objects and log streams kept there are put back first."""
         s3 = clients.client("s3")
-        data_clients = None
+        data_place = None
         if kept is not None:
-            data_clients = (s3, clients.client("logs"))
+            data_place = (service.account_id, clients.region)
             restored = kept.restore(s3, service.account_id, clients.region)
             logger.info("put back %d kept S3 objects and log streams", restored)
         iam = clients.client("iam")
@@ -125,7 +126,7 @@ class AccountParts:
             BucketsOnDemand(s3, clients.region),
             publisher,
             kept,
-            data_clients,
+            data_place,
         )
 
     def answer(
@@ -152,9 +153,9 @@ class AccountParts:
 
     def save_data(self) -> int:
         """Write the S3 objects and log streams that changed to the kept data, if any."""
-        if self.kept is None or self.data_clients is None:
+        if self.kept is None or self.data_place is None:
             return 0
-        return self.kept.save(*self.data_clients)
+        return self.kept.save(*self.data_place)
 
     def shutdown(self) -> None:
         """Kill every job's script and stop publishing events."""

@@ -283,15 +283,15 @@ class FakeAWS:
             return None
         return parts.answer(operation, region, body, create_buckets=self.create_buckets)
 
-    def save_journal(self, *, data: bool = True) -> int:
-        """Write the jobs that changed to ``journal``, then (if one did, or with ``data``) the
-        S3 objects and log streams that changed to ``kept_data``; how many jobs were written."""
+    def save_journal(self) -> int:
+        """Write the jobs that changed to ``journal``, then what changed in S3 and the logs to
+        ``kept_data``: never older than the journal; how many jobs were written."""
         written = 0
         if self._journal is not None:
             with self._store.lock:
                 records = [copy.deepcopy(r) for r in self._store.all()]
             written = self._journal.save(records)
-        if (written or data) and self._parts is not None:
+        if self._parts is not None:
             self._parts.save_data()
         return written
 
