@@ -315,7 +315,7 @@ class Tuner:
                     "Check the name or path.",
                 )
             refuse_damaged(log, str(study))
-            backend = backend or _recorded_backend(log.study)
+            backend = _recorded_backend(log.study) if backend is None else backend
             spec = StudySpecification.from_definition(
                 log.study, strategy=strategy, early_stopping=early_stopping, job=job
             )
