@@ -13,11 +13,12 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@# Bytecode for what `make demo` installed without it (--no-compile). Where
+	@# Bytecode for what `make demo` installed without it (--no-compile), and for byohpo itself,
+	@# which every command-line test and dry-run service imports in a process of its own. Where
 	@# PYTHONDONTWRITEBYTECODE is set, Python never writes it, and every training job of the
 	@# tests compiled scikit-learn and SciPy from source: 805 s for make test, not 459 s.
 	@# A file that does not compile (a package's fixture) is no reason to stop.
-	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib >/dev/null || true
+	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib byohpo entry_points >/dev/null || true
 	touch $(STAMP)
 
 # The demo needs only byohpo[demo] (the fake AWS, scikit-learn, plots), not the test tools.
