@@ -105,10 +105,10 @@ class KeptData:
         for name, group in list(logs_backends[account_id][region].groups.items()):
             for stream_name, stream in list(group.streams.items()):
                 ident = _ident(name, stream_name)
-                events = stream.events[:]  # a job may be adding lines
-                mark = [len(events), stream.upload_sequence_token]
+                mark = [len(stream.events), stream.upload_sequence_token]
                 if self._streams.get(ident, {}).get("mark") == mark:
                     continue
+                events = stream.events[: mark[0]]  # a job may be adding lines meanwhile
                 file = _hash(ident) + ".jsonl"
                 lines = "".join(
                     json.dumps({"timestamp": e.timestamp, "message": e.message}) + "\n"
