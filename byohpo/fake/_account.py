@@ -155,7 +155,11 @@ class AccountParts:
         """Write the S3 objects and log streams that changed to the kept data, if any."""
         if self.kept is None or self.data_place is None:
             return 0
-        return self.kept.save(*self.data_place)
+        try:
+            return self.kept.save(*self.data_place)
+        except Exception:  # a save is retried at the next check; the service must go on
+            logger.exception("could not save the kept S3 objects and log streams")
+            return 0
 
     def shutdown(self) -> None:
         """Kill every job's script and stop publishing events."""

@@ -72,16 +72,22 @@ class KeptData:
                 self._objects.setdefault(_ident(bucket, ""), {"bucket": bucket})
                 # the store's own lists of versions, taken at once: jobs write meanwhile
                 for key, versions in list(dict.items(model.keys)):
-                    item = versions[-1] if versions else None
-                    if item is None or not hasattr(item, "value"):
-                        continue  # a delete marker: the object is gone
-                    ident = _ident(bucket, key)
+                    if not versions:
+                        continue
+                    item, ident = versions[-1], _ident(bucket, key)
+                    try:
+                        etag = item.etag
+                        same = self._objects.get(ident, {}).get("etag") == etag
+                        body = None if same else item.value
+                    except AttributeError:  # a delete marker: the object is gone
+                        continue
+                    except ValueError:  # overwritten while read (moto closed it): next time
+                        body = None
                     seen.add(ident)
-                    etag = item.etag
-                    if self._objects.get(ident, {}).get("etag") == etag:
+                    if body is None:
                         continue
                     file = _hash(ident)
-                    _write_atomically(self._s3_dir / "objects" / file, item.value)
+                    _write_atomically(self._s3_dir / "objects" / file, body)
                     self._objects[ident] = {
                         "bucket": bucket,
                         "key": key,
